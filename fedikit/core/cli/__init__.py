@@ -1,0 +1,108 @@
+"""The ``fedikit`` command, modelled on ``tootctl``.
+
+Built-in commands are listed here; plugins add theirs through the
+``register_commands`` hook, and those are looked up (building the app) only
+when a command is not built in, so ``fedikit new`` works with no instance.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from fedikit.plugin_api import StartupError
+
+BUILTIN = {
+    "serve": "fedikit.core.cli.serve:serve",
+    "db": "fedikit.core.cli.admin:db_group",
+    "accounts": "fedikit.core.cli.admin:accounts_group",
+    "plugins": "fedikit.core.cli.admin:plugins_group",
+    "new": "fedikit.core.cli.new:new",
+}
+
+
+def _load(path: str) -> click.Command:
+    import importlib
+
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class FedikitGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(BUILTIN)
+        plugin_cli = _plugin_commands(ctx, quiet=True)
+        if plugin_cli is not None:
+            names |= set(plugin_cli.commands)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in BUILTIN:
+            return _load(BUILTIN[name])
+        plugin_cli = _plugin_commands(ctx, quiet=False)
+        return plugin_cli.commands.get(name) if plugin_cli is not None else None
+
+
+def _plugin_commands(ctx: click.Context, *, quiet: bool) -> click.Group | None:
+    root = ctx.find_root()
+    cached = root.meta.get("fedikit.plugin_cli")
+    if cached is not None:
+        return cached
+    try:
+        app = make_app(ctx)
+    except StartupError as exc:
+        if quiet:
+            return None
+        raise click.ClickException(str(exc)) from None
+    group = click.Group()
+    app.extensions["fedikit"].pm.hook.register_commands(cli=group)
+    for name, command in list(group.commands.items()):
+        group.commands[name] = _in_app_context(app, command)
+    root.meta["fedikit.plugin_cli"] = group
+    return group
+
+
+def _in_app_context(app: Any, command: click.Command) -> click.Command:
+    callback = command.callback
+    if callback is None:
+        return command
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with app.app_context():
+            return callback(*args, **kwargs)
+
+    command.callback = run
+    return command
+
+
+def make_app(ctx: click.Context) -> Any:
+    """The app for this invocation (built once), honouring ``--env-file``."""
+    root = ctx.find_root()
+    if "fedikit.app" not in root.meta:
+        from fedikit.core.app import create_app
+
+        root.meta["fedikit.app"] = create_app(env_file=root.params.get("env_file"))
+    return root.meta["fedikit.app"]
+
+
+@click.group(cls=FedikitGroup)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="FEDIKIT_ENV_FILE",
+    help="Settings file to read (default: .env.production if it exists).",
+)
+@click.version_option(package_name="fedikit")
+def cli(env_file: str | None) -> None:
+    """Run and administer a fedikit instance."""
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="fedikit", standalone_mode=True)
+    except StartupError as exc:  # raised outside click's handling, e.g. while building the app
+        click.echo(f"fedikit: {exc}", err=True)
+        sys.exit(1)

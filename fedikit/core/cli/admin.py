@@ -1,0 +1,148 @@
+"""Database, account and plugin administration commands."""
+
+from __future__ import annotations
+
+import click
+
+from fedikit.core.cli import make_app
+from fedikit.plugin_api import BackendKind, StartupError
+
+
+def _app() -> object:
+    try:
+        return make_app(click.get_current_context())
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (core's and plugins')."""
+    from fedikit.core.database import upgrade
+
+    app = _app()
+    upgrade(app)
+    click.echo("Database is up to date.")
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """Local accounts."""
+
+
+@accounts_group.command("create")
+@click.argument("username")
+@click.option("--email", required=True, help="E-mail address of the new user.")
+@click.option("--confirmed", is_flag=True, help="Skip e-mail confirmation.")
+@click.option("--role", type=click.Choice(["owner", "admin", "moderator", "user"]), default="user", show_default=True)
+@click.option("--password", default=None, help="Password to set; without it one is generated and printed.")
+def accounts_create(username: str, email: str, confirmed: bool, role: str, password: str | None) -> None:
+    """Create a local account, as ``tootctl accounts create`` does."""
+    from fedikit.core.errors import ValidationError
+    from fedikit.core.passwords import generate_password
+    from fedikit.core.services.accounts import create_local_account
+
+    app = _app()
+    generated = password is None
+    password = password or generate_password()
+    with app.app_context():
+        try:
+            create_local_account(username, email, password, role=role, confirmed=confirmed, reserved_ok=True)
+        except ValidationError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo("OK")
+    if generated:
+        click.echo(f"New password: {password}")
+
+
+@accounts_group.command("modify")
+@click.argument("username")
+@click.option("--reset-password", is_flag=True, help="Set a new generated password and print it.")
+@click.option("--role", type=click.Choice(["owner", "admin", "moderator", "user"]), default=None)
+@click.option("--confirm", is_flag=True, help="Mark the e-mail address confirmed.")
+@click.option("--disable/--enable", default=None, help="Stop or allow signing in.")
+def accounts_modify(username: str, reset_password: bool, role: str | None, confirm: bool, disable: bool | None) -> None:
+    """Change a local account, as ``tootctl accounts modify`` does."""
+    from fedikit.core.db import db, utcnow
+    from fedikit.core.passwords import generate_password
+    from fedikit.core.services.accounts import find_local, set_password
+
+    app = _app()
+    with app.app_context():
+        account = find_local(username)
+        if account is None or account.user is None:
+            raise click.ClickException(f"no local account named {username!r}")
+        user = account.user
+        if role:
+            user.role = role
+        if confirm and user.confirmed_at is None:
+            user.confirmed_at = utcnow()
+        if disable is not None:
+            user.disabled = disable
+        db.session.commit()
+        if reset_password:
+            password = generate_password()
+            set_password(user, password)
+            click.echo(f"New password: {password}")
+    click.echo("OK")
+
+
+@accounts_group.command("ensure-owner")
+@click.option("--username", default="owner", show_default=True)
+@click.option("--email", default=None, help="Default: USERNAME@LOCAL_DOMAIN's host.")
+def accounts_ensure_owner(username: str, email: str | None) -> None:
+    """Create an owner account if the instance has none, and print how to sign in."""
+    from sqlalchemy import select
+
+    from fedikit.core.db import db
+    from fedikit.core.models import Role, User
+    from fedikit.core.passwords import generate_password
+    from fedikit.core.services.accounts import create_local_account
+
+    app = _app()
+    with app.app_context():
+        owner = db.session.scalar(select(User).where(User.role == Role.OWNER.value).order_by(User.id))
+        base = app.config["BASE_URL"]
+        if owner is not None:
+            click.echo(f"Owner account exists: sign in at {base}/auth/sign_in as {owner.email}")
+            click.echo(f"(forgot the password? fedikit accounts modify {owner.account.username} --reset-password)")
+            return
+        host = app.config["LOCAL_DOMAIN"].split(":")[0]
+        if "." not in host:
+            host = f"{host}.localdomain"
+        email = email or f"{username}@{host}"
+        password = generate_password()
+        create_local_account(username, email, password, role=Role.OWNER, confirmed=True, reserved_ok=True)
+        click.echo(f"Created the owner account @{username}.")
+        click.echo(f"Sign in at {base}/auth/sign_in")
+        click.echo(f"  login:    {email}")
+        click.echo(f"  password: {password}")
+
+
+@click.group("plugins")
+def plugins_group() -> None:
+    """Installed plugins and chosen backends."""
+
+
+@plugins_group.command("list")
+def plugins_list() -> None:
+    """Each plugin with its version, distribution and hooks; then the backend chosen per kind."""
+    app = _app()
+    state = app.extensions["fedikit"]
+    for info in state.plugins:
+        click.echo(f"{info.name}  {info.version}  ({info.distribution}; {info.source})")
+        hooks = info.hooks(state.pm)
+        click.echo(f"    hooks: {', '.join(hooks) if hooks else '-'}")
+    click.echo("")
+    click.echo("Backends:")
+    for kind in BackendKind:
+        choice = state.choices[kind]
+        click.echo(f"  {kind:<10} {choice.offer.name}  (plugin {choice.offer.plugin}; {choice.reason})")
+    if state.moderation_filters:
+        click.echo("")
+        click.echo("Moderation filters, in order: " + ", ".join(f.name for f in state.moderation_filters))

@@ -1,0 +1,59 @@
+"""``fedikit serve``: gunicorn with threaded workers (what the WebSocket streaming API needs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from fedikit.core.cli import make_app
+from fedikit.plugin_api import StartupError
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="Processes (default: WEB_CONCURRENCY).")
+@click.option("--threads", default=None, type=int, help="Threads per process (default: MAX_THREADS).")
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the instance over HTTP."""
+    from gunicorn.app.base import BaseApplication
+
+    try:
+        app = make_app(click.get_current_context())
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    from fedikit.core.database import pending
+
+    if pending(app):
+        raise click.ClickException("the database needs migrating: run `fedikit db upgrade` first")
+    from fedikit.core.db import db
+
+    with app.app_context():
+        db.engine.dispose()  # no connection may cross the fork into the workers
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers or app.config["WEB_CONCURRENCY"],
+        "threads": threads or app.config["MAX_THREADS"],
+        "worker_class": "gthread",
+        "preload_app": True,  # the app is built once, before forking: a bad config fails here
+        "accesslog": "-",
+        "errorlog": "-",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "keepalive": 20,
+    }
+    if options["workers"] > 1 and not app.extensions["fedikit"].streaming.cross_process:
+        raise click.ClickException("--workers > 1 needs a cross-process STREAMING_BACKEND")
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    click.echo(f"Serving {app.config['LOCAL_DOMAIN']} on http://{host}:{port}", err=True)
+    Server().run()

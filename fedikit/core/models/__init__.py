@@ -1,0 +1,76 @@
+"""The data model. Import models from here."""
+
+from fedikit.core.models.accounts import Account, Role, User
+from fedikit.core.models.instance import DomainBlock, InstanceRule, RemoteInstance, Report
+from fedikit.core.models.oauth import AccessToken, Application, AuthorizationCode
+from fedikit.core.models.personal import (
+    CustomFilter,
+    FilterKeyword,
+    FilterStatus,
+    List,
+    ListAccount,
+    Marker,
+    Notification,
+    ScheduledStatus,
+)
+from fedikit.core.models.relationships import (
+    AccountDomainBlock,
+    Block,
+    Bookmark,
+    ConversationMute,
+    Favourite,
+    Follow,
+    FollowRequest,
+    Mute,
+    StatusPin,
+)
+from fedikit.core.models.statuses import (
+    Conversation,
+    MediaAttachment,
+    Mention,
+    Poll,
+    PollVote,
+    Status,
+    StatusEdit,
+    Tag,
+    status_tags,
+)
+
+__all__ = [
+    "AccessToken",
+    "Account",
+    "AccountDomainBlock",
+    "Application",
+    "AuthorizationCode",
+    "Block",
+    "Bookmark",
+    "Conversation",
+    "ConversationMute",
+    "CustomFilter",
+    "DomainBlock",
+    "Favourite",
+    "FilterKeyword",
+    "FilterStatus",
+    "Follow",
+    "FollowRequest",
+    "InstanceRule",
+    "List",
+    "ListAccount",
+    "Marker",
+    "MediaAttachment",
+    "Mention",
+    "Mute",
+    "Notification",
+    "Poll",
+    "PollVote",
+    "RemoteInstance",
+    "Report",
+    "Role",
+    "ScheduledStatus",
+    "Status",
+    "StatusEdit",
+    "StatusPin",
+    "Tag",
+    "User",
+    "status_tags",
+]

@@ -1,0 +1,176 @@
+"""Timelines and feed upkeep.
+
+Reading: every timeline ends in :func:`_load`, which applies visibility, the
+viewer's blocks and mutes, and the ``timeline_admit`` hook.
+
+Writing: with a precomputed feed store (``FeedStore.precomputed``), core fans a
+status out to the home and list feeds of its local audience in a job, and
+merges or removes a followee's statuses when a follow starts or ends. A store
+computed from SQL needs none of that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from fedikit.core import jobs
+from fedikit.core.db import db
+from fedikit.core.models import Account, Follow, ListAccount, Status
+from fedikit.core.models import List as AccountList
+from fedikit.core.pagination import newest_first, paginate
+from fedikit.core.state import current
+from fedikit.core.visibility import audience, hidden_by, visible_to
+from fedikit.plugin_api import Visibility
+
+MERGE_LIMIT = 100  # statuses merged into a home feed when a follow starts (Mastodon: MAX_ITEMS / 4)
+
+
+def home(viewer: Account, **page: Any) -> list[Status]:
+    ids = current().feeds.ids(f"home:{viewer.id}", **page)
+    return _load(ids, viewer, "home")
+
+
+def list_timeline(viewer: Account, list_id: int, **page: Any) -> list[Status]:
+    ids = current().feeds.ids(f"list:{list_id}", **page)
+    return _load(ids, viewer, f"list:{list_id}")
+
+
+def public(viewer: Account | None, *, local: bool = False, remote: bool = False, **page: Any) -> list[Status]:
+    query = select(Status.id).where(
+        Status.visibility == Visibility.PUBLIC.value,
+        Status.reblog_of_id.is_(None),
+        visible_to(viewer),
+        ~hidden_by(viewer),
+    )
+    if local:
+        query = query.where(Status.local.is_(True))
+    elif remote:
+        query = query.where(Status.local.is_(False))
+    ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page.get("min_id"))
+    return _load(ids, viewer, "public:local" if local else "public")
+
+
+def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]:
+    if not ids:
+        return []
+    rows = db.session.scalars(select(Status).where(Status.id.in_(ids), visible_to(viewer), ~hidden_by(viewer)))
+    by_id = {status.id: status for status in rows}
+    hook = current().hook.timeline_admit
+    out = []
+    for id_ in ids:
+        status = by_id.get(id_)
+        if status is None:
+            continue
+        if any(answer is False for answer in hook(timeline=timeline, status=status, viewer=viewer)):
+            continue
+        out.append(status)
+    return out
+
+
+# ---------------------------------------------------------------- feed upkeep
+
+
+def feeds_for(status: Status) -> list[str]:
+    """Home and list feeds a status belongs in: its local audience's, and the author's own."""
+    local_audience = audience(status).where(Account.domain.is_(None))
+    owner_ids = set(db.session.scalars(local_audience.with_only_columns(Account.id)))
+    if status.account.local:
+        owner_ids.add(status.account_id)
+    if status.reblog_of_id is not None:
+        hide_reblogs = select(Follow.account_id).where(
+            Follow.target_account_id == status.account_id, Follow.show_reblogs.is_(False)
+        )
+        owner_ids -= set(db.session.scalars(hide_reblogs))
+    feeds = [f"home:{owner_id}" for owner_id in sorted(owner_ids)]
+    lists = (
+        select(AccountList.id)
+        .join(ListAccount, ListAccount.list_id == AccountList.id)
+        .where(ListAccount.account_id == status.account_id, AccountList.account_id.in_(owner_ids))
+    )
+    feeds += [f"list:{list_id}" for list_id in db.session.scalars(lists)]
+    return feeds
+
+
+def distribute(status: Status) -> None:
+    """After a status is committed: fan it out (precomputed feeds) and index it."""
+    state = current()
+    if state.feeds.precomputed:
+        jobs.enqueue("core.fan_out", status_id=status.id)
+    if status.reblog_of_id is None:
+        jobs.enqueue("core.index_status", status_id=status.id)
+
+
+def withdraw(status_id: int, feeds: list[str]) -> None:
+    """After a status is deleted: take it out of feeds and the search index."""
+    state = current()
+    if state.feeds.precomputed and feeds:
+        state.feeds.remove(feeds, status_id)
+    state.search.remove("statuses", status_id)
+
+
+def after_follow(follower: Account, target: Account) -> None:
+    if current().feeds.precomputed and follower.local:
+        jobs.enqueue("core.merge_into_home", account_id=follower.id, target_account_id=target.id)
+
+
+def after_unfollow(follower: Account, target: Account) -> None:
+    if current().feeds.precomputed and follower.local:
+        jobs.enqueue("core.unmerge_from_home", account_id=follower.id, target_account_id=target.id)
+
+
+# ---------------------------------------------------------------- jobs
+
+
+def fan_out_job(status_id: int) -> None:
+    status = db.session.get(Status, status_id)
+    if status is not None:
+        current().feeds.add(feeds_for(status), status.id)
+
+
+def _statuses_of(target_account_id: int, viewer: Account) -> list[int]:
+    query = (
+        select(Status.id)
+        .where(Status.account_id == target_account_id, visible_to(viewer))
+        .order_by(Status.id.desc())
+        .limit(MERGE_LIMIT)
+    )
+    return list(db.session.scalars(query))
+
+
+def merge_into_home_job(account_id: int, target_account_id: int) -> None:
+    viewer = db.session.get(Account, account_id)
+    if viewer is None:
+        return
+    feeds = current().feeds
+    for status_id in _statuses_of(target_account_id, viewer):
+        feeds.add([f"home:{account_id}"], status_id)
+
+
+def unmerge_from_home_job(account_id: int, target_account_id: int) -> None:
+    query = select(Status.id).where(Status.account_id == target_account_id).order_by(Status.id.desc()).limit(1000)
+    feeds = current().feeds
+    for status_id in db.session.scalars(query):
+        feeds.remove([f"home:{account_id}"], status_id)
+
+
+def index_status_job(status_id: int) -> None:
+    status = db.session.get(Status, status_id)
+    if status is not None:
+        current().search.index("statuses", status.id, f"{status.spoiler_text}\n{status.text}".strip())
+
+
+def index_account_job(account_id: int) -> None:
+    account = db.session.get(Account, account_id)
+    if account is not None:
+        current().search.index("accounts", account.id, f"{account.username} {account.display_name}".strip())
+
+
+JOBS = {
+    "core.fan_out": fan_out_job,
+    "core.merge_into_home": merge_into_home_job,
+    "core.unmerge_from_home": unmerge_from_home_job,
+    "core.index_status": index_status_job,
+    "core.index_account": index_account_job,
+}

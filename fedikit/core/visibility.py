@@ -1,0 +1,102 @@
+"""Who may see a status, and who receives it: decided here and nowhere else.
+
+Every path that returns statuses (API, feeds, search, federation) filters with
+:func:`visible_to` or asks :func:`can_see`; every path that sends a status
+asks :func:`audience`. The rules are Mastodon's:
+
+- ``public`` and ``unlisted``: anyone, unless the author blocks the viewer;
+- ``private`` (followers only): the author, accepted followers, mentioned accounts;
+- ``direct``: the author and mentioned accounts;
+- a reblog is visible when the reblog row and the status it boosts both are;
+- nothing by a suspended account is visible.
+
+``hidden_by`` is the viewer's own choice (blocks, mutes, domain blocks) of what
+to leave out of timelines; it never makes more visible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy.orm import aliased
+
+from fedikit.core.db import db, utcnow
+from fedikit.core.models import Account, AccountDomainBlock, Block, Follow, Mention, Mute, Status
+from fedikit.plugin_api import Visibility
+
+PUBLIC_VISIBILITIES = (Visibility.PUBLIC.value, Visibility.UNLISTED.value)
+
+
+def _own_rules(status: Any, viewer: Account | None) -> ColumnElement[bool]:
+    """The visibility rules for one status row (``status`` is ``Status`` or an alias)."""
+    author = aliased(Account)  # aliased: never correlate with an Account the outer query joins
+    author_active = ~exists().where(author.id == status.account_id, author.suspended_at.is_not(None))
+    if viewer is None:
+        return and_(status.visibility.in_(PUBLIC_VISIBILITIES), author_active)
+    mentioned = exists().where(Mention.status_id == status.id, Mention.account_id == viewer.id)
+    following = exists().where(Follow.account_id == viewer.id, Follow.target_account_id == status.account_id)
+    blocked_by_author = exists().where(Block.account_id == status.account_id, Block.target_account_id == viewer.id)
+    return and_(
+        author_active,
+        or_(
+            status.account_id == viewer.id,
+            and_(status.visibility.in_(PUBLIC_VISIBILITIES), ~blocked_by_author),
+            and_(status.visibility == Visibility.PRIVATE.value, or_(following, mentioned)),
+            and_(status.visibility == Visibility.DIRECT.value, mentioned),
+        ),
+    )
+
+
+def visible_to(viewer: Account | None, status: Any = Status) -> ColumnElement[bool]:
+    """SQL condition: ``status`` rows that ``viewer`` (None: anonymous) may see."""
+    original = aliased(Status)
+    boosted_visible = exists().where(original.id == status.reblog_of_id, _own_rules(original, viewer))
+    return and_(_own_rules(status, viewer), or_(status.reblog_of_id.is_(None), boosted_visible))
+
+
+def can_see(viewer: Account | None, status: Status) -> bool:
+    """Whether ``viewer`` may see ``status``: the same rule as :func:`visible_to`, for one row."""
+    return bool(db.session.scalar(select(exists().where(Status.id == status.id, visible_to(viewer)))))
+
+
+def hidden_by(viewer: Account | None, status: Any = Status) -> ColumnElement[bool]:
+    """SQL condition: rows the viewer chose not to see in timelines (blocked, muted, domain-blocked).
+
+    Applies to the status's author and, for reblogs, to the boosted author too.
+    """
+    if viewer is None:
+        return false()
+    original = aliased(Status)
+    author = aliased(Account)
+
+    def unwanted(author_id: Any) -> ColumnElement[bool]:
+        return or_(
+            exists().where(Block.account_id == viewer.id, Block.target_account_id == author_id),
+            exists().where(
+                Mute.account_id == viewer.id,
+                Mute.target_account_id == author_id,
+                or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
+            ),
+            exists().where(
+                author.id == author_id,
+                AccountDomainBlock.account_id == viewer.id,
+                AccountDomainBlock.domain == author.domain,
+            ),
+        )
+
+    boosted_unwanted = exists().where(original.id == status.reblog_of_id, unwanted(original.account_id))
+    return or_(unwanted(status.account_id), boosted_unwanted)
+
+
+def audience(status: Status) -> Select[tuple[Account]]:
+    """Accounts a status is delivered to: followers as its visibility allows, plus mentioned accounts.
+
+    Used for home-feed fan-out (local accounts) and federation (remote ones).
+    Pending follow requests never count as followers.
+    """
+    mentioned = select(Mention.account_id).where(Mention.status_id == status.id)
+    followers = select(Follow.account_id).where(Follow.target_account_id == status.account_id)
+    ids = mentioned if status.visibility == Visibility.DIRECT.value else followers.union(mentioned)
+    blocked = select(Block.target_account_id).where(Block.account_id == status.account_id)
+    return select(Account).where(Account.id.in_(ids), Account.id.not_in(blocked), Account.suspended_at.is_(None))

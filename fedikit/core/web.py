@@ -1,0 +1,120 @@
+"""Core's own pages: the health check, the front page, and signing in with a password."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from fedikit.core.db import db, utcnow
+from fedikit.core.models import User
+from fedikit.core.state import current
+from fedikit.plugin_api import FedikitError, Reject
+
+bp = Blueprint("core", __name__, template_folder="templates")
+
+
+@bp.get("/health")
+def health():  # noqa: ANN201
+    db.session.execute(text("SELECT 1"))
+    return "OK", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+def signed_in_user() -> User | None:
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.disabled:
+        session.pop("user_id", None)
+        return None
+    return user
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf", "")
+    if not hmac.compare_digest(sent, session.get("csrf", "\0")):
+        abort(422, "The form expired; reload the page and try again")
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    return render_template("index.html", user=signed_in_user(), domain=current().config["LOCAL_DOMAIN"])
+
+
+@bp.route("/auth/sign_in", methods=["GET", "POST"])
+def sign_in():  # noqa: ANN201
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        identifier = request.form.get("email", "").strip()
+        password = request.form.get("password", "")
+        try:
+            user = current().hook.authenticate(identifier=identifier, password=password)
+        except Reject as exc:
+            user, error = None, exc.reason
+        if user is not None and not user.disabled:
+            session.clear()
+            session["user_id"] = user.id
+            user.last_sign_in_at, user.current_sign_in_at = user.current_sign_in_at, utcnow()
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+        error = error or "Invalid e-mail address or password."
+    return (
+        render_template("sign_in.html", error=error, csrf=csrf_token(), domain=current().config["LOCAL_DOMAIN"]),
+        401 if error else 200,
+    )
+
+
+@bp.post("/auth/sign_out")
+def sign_out():  # noqa: ANN201
+    check_csrf()
+    session.clear()
+    return redirect(url_for("core.index"))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("core.index")
+
+
+def _api_error(exc: HTTPException):  # noqa: ANN202
+    """Mastodon's error body for API and OAuth paths; HTML elsewhere."""
+    if request.path.startswith(("/api/", "/oauth/")):
+        return jsonify(error=exc.description or exc.name), exc.code
+    return exc
+
+
+def _domain_error(exc: FedikitError):  # noqa: ANN202
+    code = getattr(exc, "status_code", 422)
+    if request.path.startswith(("/api/", "/oauth/")):
+        return jsonify(error=str(exc)), code
+    return str(exc), code
+
+
+def register_core_routes(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, _api_error)
+    app.register_error_handler(FedikitError, _domain_error)
+    app.jinja_env.globals["csrf_token"] = csrf_token

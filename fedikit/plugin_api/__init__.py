@@ -1,0 +1,70 @@
+"""fedikit's public surface for plugin authors.
+
+Everything a plugin needs is importable from here::
+
+    from fedikit.plugin_api import hookimpl, Reject, Visibility
+
+Nothing else in fedikit is a stable interface for plugins.
+"""
+
+from fedikit.plugin_api.errors import BackendError, FedikitError, NotFound, Reject, StartupError
+from fedikit.plugin_api.markers import PROJECT_NAME, hookimpl, hookspec
+from fedikit.plugin_api.types import (
+    BACKEND_PROTOCOLS,
+    AccountRecord,
+    BackendContext,
+    BackendFactory,
+    BackendKind,
+    BackendRegistry,
+    FeedStore,
+    Job,
+    JobQueue,
+    MediaStore,
+    ModerationFilter,
+    PostDraft,
+    PubSub,
+    RenderContext,
+    RenderedContent,
+    SearchIndex,
+    StatusRecord,
+    Subscription,
+    UserRecord,
+    Visibility,
+    retry_delay,
+)
+
+PLUGIN_API_VERSION = "1.0"
+"""Version of this interface. Minor bumps add hooks; major bumps break them."""
+
+__all__ = [
+    "BACKEND_PROTOCOLS",
+    "PLUGIN_API_VERSION",
+    "PROJECT_NAME",
+    "AccountRecord",
+    "BackendContext",
+    "BackendError",
+    "BackendFactory",
+    "BackendKind",
+    "BackendRegistry",
+    "FedikitError",
+    "FeedStore",
+    "Job",
+    "JobQueue",
+    "MediaStore",
+    "ModerationFilter",
+    "NotFound",
+    "PostDraft",
+    "PubSub",
+    "Reject",
+    "RenderContext",
+    "RenderedContent",
+    "SearchIndex",
+    "StartupError",
+    "StatusRecord",
+    "Subscription",
+    "UserRecord",
+    "Visibility",
+    "hookimpl",
+    "hookspec",
+    "retry_delay",
+]

@@ -1,0 +1,34 @@
+"""Errors that plugins raise and that core raises at plugins."""
+
+
+class FedikitError(Exception):
+    """Base class of every error fedikit defines."""
+
+
+class StartupError(FedikitError):
+    """The instance cannot start: bad configuration, a missing or broken plugin.
+
+    Raise it from ``validate_config`` or ``startup`` with one line that names
+    the variable or plugin at fault; ``fedikit serve`` prints it and exits.
+    """
+
+
+class Reject(FedikitError):
+    """Refuse a post, an activity or a registration.
+
+    ``reason`` is shown to the person (or remote server) whose input was
+    refused, so keep it short and free of internal detail.
+    """
+
+    def __init__(self, reason: str, *, status_code: int = 422) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+
+class BackendError(FedikitError):
+    """A storage backend failed in a way the caller may report or retry."""
+
+
+class NotFound(FedikitError):
+    """A key, object or record the caller asked for does not exist."""

@@ -1,0 +1,307 @@
+"""Protocol handlers: domain events going out, remote things coming in.
+
+The events below fire after the change they describe is committed. They are
+how a protocol plugin (ActivityPub, for one) learns it has something to send.
+Semantics for every event: all run; each implementation is called on its own,
+and one that raises is logged and does not stop the others or undo the change.
+Slow work (network, heavy computation) belongs in a job, not in the event.
+"""
+
+from __future__ import annotations
+
+from fedikit.plugin_api.markers import hookspec
+from fedikit.plugin_api.types import AccountRecord, StatusRecord
+
+
+@hookspec
+def status_created(status: StatusRecord) -> None:
+    """A status was posted (a reblog is posted through ``reblogged``).
+
+    When: after a local or remote status is stored.
+
+    Semantics: all run, failures isolated (see module docs).
+
+    Arguments: ``status``, the stored status; ``status.local`` tells where it came from.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def status_updated(status: StatusRecord) -> None:
+    """A status was edited.
+
+    When: after the edit and its history entry are stored.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``status`` with its new text; ``status.edited_at`` is set.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def status_deleted(status: StatusRecord) -> None:
+    """A status (or a reblog) was deleted.
+
+    When: after the row is removed; ``status`` is a detached copy whose
+    attributes can still be read.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``status``, as it was.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def follow_requested(follower: AccountRecord, target: AccountRecord) -> None:
+    """``follower`` asked to follow a locked ``target``; the request awaits approval.
+
+    When: after the follow request is stored.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``follower``, ``target``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def follow_accepted(follower: AccountRecord, target: AccountRecord) -> None:
+    """``follower`` now follows ``target``.
+
+    When: after the follow is stored: at once for an unlocked target, or when
+    a locked target authorises the request.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``follower``, ``target``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def follow_rejected(follower: AccountRecord, target: AccountRecord) -> None:
+    """``target`` rejected ``follower``'s request.
+
+    When: after the request is removed.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``follower``, ``target``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def unfollowed(follower: AccountRecord, target: AccountRecord) -> None:
+    """``follower`` stopped following ``target`` (or withdrew a pending request).
+
+    When: after the follow or request is removed.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``follower``, ``target``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def favourited(account: AccountRecord, status: StatusRecord) -> None:
+    """``account`` favourited ``status``.
+
+    When: after the favourite is stored (not again for a repeat).
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, ``status``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def unfavourited(account: AccountRecord, status: StatusRecord) -> None:
+    """``account`` took back a favourite of ``status``.
+
+    When: after the favourite is removed.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, ``status``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def reblogged(reblog: StatusRecord) -> None:
+    """A status was boosted.
+
+    When: after the reblog (a status whose ``reblog_of_id`` is set) is stored.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``reblog``; the boosted status is ``reblog.reblog``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def unreblogged(reblog: StatusRecord) -> None:
+    """A boost was undone.
+
+    When: after the reblog row is removed; ``reblog`` is a detached copy.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``reblog``, as it was.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def blocked(account: AccountRecord, target: AccountRecord) -> None:
+    """``account`` blocked ``target``; follows both ways were removed.
+
+    When: after the block is stored.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, ``target``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def unblocked(account: AccountRecord, target: AccountRecord) -> None:
+    """``account`` unblocked ``target``.
+
+    When: after the block is removed.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, ``target``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def muted(account: AccountRecord, target: AccountRecord) -> None:
+    """``account`` muted ``target``. Mutes are private: nothing is federated.
+
+    When: after the mute is stored.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, ``target``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def unmuted(account: AccountRecord, target: AccountRecord) -> None:
+    """``account`` unmuted ``target``.
+
+    When: after the mute is removed.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, ``target``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def account_updated(account: AccountRecord) -> None:
+    """A profile changed (name, bio, avatar, locked, fields...).
+
+    When: after the change is stored.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_account(acct: str) -> AccountRecord | None:
+    """Find or fetch a remote account by handle.
+
+    When: when core is asked for ``user@domain`` and has no such account
+    stored (search with ``resolve=true``, mentions of unknown accounts).
+
+    Semantics: first answer wins.
+
+    Arguments: ``acct``, ``user@domain`` without a leading ``@``, lower-cased
+    domain.
+
+    Returns: the stored account (the plugin stores what it fetched through
+    core's services), or None when it cannot be resolved.
+
+    Since: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_object(url: str) -> AccountRecord | StatusRecord | None:
+    """Find or fetch a remote account or status by URL.
+
+    When: when core is asked for a URL it has not stored (search with
+    ``resolve=true``).
+
+    Semantics: first answer wins.
+
+    Arguments: ``url``, an ``https://`` URL.
+
+    Returns: the stored account or status, or None.
+
+    Since: 1.0
+    """

@@ -1,0 +1,335 @@
+"""Value objects and interfaces that hooks pass, return and implement.
+
+Backends are ``typing.Protocol`` classes: implement the methods and the
+capability attributes, nothing needs subclassing. Every backend is checked by
+the conformance suite in :mod:`fedikit.plugin_api.conformance`.
+
+Domain objects (accounts, statuses, follows) reach hooks as core's records;
+the Protocols ``AccountRecord`` and ``StatusRecord`` name the attributes a
+plugin may rely on. Anything else on those objects may change without notice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Protocol, runtime_checkable
+
+
+class Visibility(enum.StrEnum):
+    """Who may see a status, with Mastodon's names."""
+
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"  # followers only
+    DIRECT = "direct"  # mentioned accounts only
+
+
+class BackendKind(enum.StrEnum):
+    """The kinds of provider an instance chooses exactly one of."""
+
+    FEEDS = "feeds"
+    QUEUE = "queue"
+    MEDIA = "media"
+    SEARCH = "search"
+    STREAMING = "streaming"
+
+
+# --------------------------------------------------------------------------
+# Domain records, as plugins see them
+
+
+class AccountRecord(Protocol):
+    id: int
+    username: str
+    domain: str | None  # None for local accounts
+    display_name: str
+    note: str
+    locked: bool
+    bot: bool
+    uri: str
+    url: str | None
+    created_at: dt.datetime
+
+    @property
+    def acct(self) -> str: ...
+
+    @property
+    def local(self) -> bool: ...
+
+
+class StatusRecord(Protocol):
+    id: int
+    account_id: int
+    uri: str
+    text: str
+    content: str
+    spoiler_text: str
+    sensitive: bool
+    visibility: str
+    language: str | None
+    in_reply_to_id: int | None
+    reblog_of_id: int | None
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+
+    @property
+    def account(self) -> AccountRecord: ...
+
+    @property
+    def local(self) -> bool: ...
+
+
+class UserRecord(Protocol):
+    """A local login: the person behind a local account."""
+
+    id: int
+    email: str
+    role: str  # owner, admin, moderator or user
+    confirmed: bool
+
+    @property
+    def account(self) -> AccountRecord: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class PostDraft:
+    """A status about to be stored, as moderation filters see it.
+
+    A filter returns ``dataclasses.replace(draft, ...)`` to rewrite it.
+    """
+
+    author: AccountRecord
+    text: str
+    spoiler_text: str = ""
+    sensitive: bool = False
+    visibility: Visibility = Visibility.PUBLIC
+    language: str | None = None
+    media_ids: tuple[int, ...] = ()
+    in_reply_to_id: int | None = None
+    local: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderContext:
+    """What a content renderer knows about the post it renders."""
+
+    author: AccountRecord
+    local_domain: str
+    base_url: str
+    mentions: Mapping[str, AccountRecord] = dataclasses.field(default_factory=dict)
+    """``acct`` as typed (``alice`` or ``alice@example.com``) -> resolved account."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderedContent:
+    html: str
+    mentioned_account_ids: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()  # hashtags as first typed, without "#"; core folds case
+
+
+class ModerationFilter(Protocol):
+    """One filter that inspects posts before they are stored.
+
+    ``check`` returns ``None`` to accept the draft unchanged, a new draft to
+    rewrite it, or raises :class:`~fedikit.plugin_api.errors.Reject`.
+    """
+
+    name: str
+
+    def check(self, draft: PostDraft) -> PostDraft | None: ...
+
+
+# --------------------------------------------------------------------------
+# Jobs
+
+
+@dataclasses.dataclass
+class Job:
+    """One unit of background work, as queues store and run it.
+
+    ``name`` names a handler registered with core's job registry; ``args``
+    must be JSON-serialisable so that out-of-process queues can carry it.
+    """
+
+    name: str
+    args: dict[str, Any]
+    id: str = ""
+    queue: str = "default"
+    attempt: int = 0
+    max_attempts: int = 16
+
+
+def retry_delay(attempt: int, jitter: float = 0.0) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based).
+
+    Mastodon's schedule: ``attempt**4 + 15`` plus up to half of ``attempt**4``
+    of jitter (pass ``jitter`` in [0, 1]). Sixteen tries span about two days.
+    """
+    base = attempt**4
+    return base + 15 + jitter * 0.5 * base
+
+
+# --------------------------------------------------------------------------
+# Backends
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendContext:
+    """What a backend factory is given to build its backend."""
+
+    config: Mapping[str, Any]
+    data_dir: Path
+    run_job: Callable[[Job], None]
+    """Runs one job to completion in an app context; raises if the job fails."""
+
+
+BackendFactory = Callable[[BackendContext], Any]
+
+
+@runtime_checkable
+class MediaStore(Protocol):
+    """Stores uploaded and cached media files by key.
+
+    Keys are server-made relative paths (``media/ab/cd/1234.png``); a store
+    must refuse keys that are absolute or contain ``..`` segments.
+    """
+
+    public_urls: bool
+    """True when ``url()`` points somewhere that serves files without the app."""
+
+    def put(self, key: str, data: bytes | IO[bytes], content_type: str) -> None: ...
+
+    def open(self, key: str) -> IO[bytes]:
+        """Raise :class:`NotFound` for a missing key."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Deleting a missing key is not an error."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def url(self, key: str) -> str: ...
+
+
+@runtime_checkable
+class FeedStore(Protocol):
+    """Home and list feeds: ordered status ids per feed name.
+
+    Feed names are ``home:<account_id>`` and ``list:<list_id>``. A
+    ``precomputed`` store is filled by core's fan-out through ``add``; a store
+    that is not precomputed answers ``ids`` from the database and ignores
+    ``add``/``remove``.
+    """
+
+    precomputed: bool
+
+    def add(self, feeds: Sequence[str], status_id: int) -> None: ...
+
+    def remove(self, feeds: Sequence[str], status_id: int) -> None: ...
+
+    def ids(
+        self,
+        feed: str,
+        *,
+        max_id: int | None = None,
+        since_id: int | None = None,
+        min_id: int | None = None,
+        limit: int = 20,
+    ) -> list[int]:
+        """Newest first; with ``min_id``, the ``limit`` ids just above it, still newest first."""
+        ...
+
+    def clear(self, feed: str) -> None: ...
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    """Full-text search over statuses and accounts.
+
+    The index only finds candidate ids; core applies visibility afterwards.
+    """
+
+    kinds: frozenset[str]
+    """Which kinds this index can search: a subset of {"statuses", "accounts"}."""
+
+    def index(self, kind: str, id: int, text: str) -> None: ...
+
+    def remove(self, kind: str, id: int) -> None: ...
+
+    def search(self, kind: str, query: str, *, limit: int = 20, offset: int = 0) -> list[int]:
+        """Ids of matching documents, best match first."""
+        ...
+
+
+@runtime_checkable
+class JobQueue(Protocol):
+    """Runs jobs in the background, retrying failures.
+
+    A failing job is retried up to ``job.max_attempts`` times, waiting
+    :func:`retry_delay` between tries (a queue may shorten waits in tests
+    through its own configuration).
+    """
+
+    durable: bool
+    """True when queued jobs survive a restart of the process."""
+
+    def enqueue(self, job: Job, *, delay: float = 0.0) -> str:
+        """Queue ``job``; returns its id."""
+        ...
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until nothing is queued or running; False on timeout. For tests and shutdown."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Subscription(Protocol):
+    def get(self, timeout: float | None = None) -> tuple[str, str] | None:
+        """Next ``(channel, message)``, or None when ``timeout`` passes first."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __iter__(self) -> Iterator[tuple[str, str]]: ...
+
+
+@runtime_checkable
+class PubSub(Protocol):
+    """Publish/subscribe for the streaming API."""
+
+    cross_process: bool
+    """True when a message published in one process reaches subscribers in others."""
+
+    def publish(self, channel: str, message: str) -> None: ...
+
+    def subscribe(self, channels: Sequence[str]) -> Subscription: ...
+
+
+BACKEND_PROTOCOLS: dict[BackendKind, type] = {
+    BackendKind.FEEDS: FeedStore,
+    BackendKind.QUEUE: JobQueue,
+    BackendKind.MEDIA: MediaStore,
+    BackendKind.SEARCH: SearchIndex,
+    BackendKind.STREAMING: PubSub,
+}
+
+
+class BackendRegistry(Protocol):
+    """What ``register_backends`` receives."""
+
+    def add(
+        self,
+        kind: BackendKind | str,
+        name: str,
+        factory: BackendFactory,
+        *,
+        description: str = "",
+    ) -> None:
+        """Offer backend ``name`` of ``kind``; ``factory(context)`` builds it when chosen."""
+        ...
