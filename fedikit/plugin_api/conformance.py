@@ -1,0 +1,413 @@
+"""Conformance suites: one per backend Protocol. Every backend implementation runs its suite.
+
+Subclass the suite in a test module and override ``fedikit_config`` so that
+the app chooses your backend; every test then runs against it::
+
+    from fedikit.plugin_api.conformance import FeedStoreConformance
+
+    class TestMyFeeds(FeedStoreConformance):
+        @pytest.fixture
+        def fedikit_config(self):
+            return {"FEEDS_BACKEND": "mine"}
+
+The suites test through fedikit's services where the behaviour is
+end-to-end (a post reaching a follower's home feed), and call the backend
+directly where the Protocol is the contract (a media key round trip).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from fedikit.plugin_api.errors import BackendError, NotFound
+from fedikit.plugin_api.markers import hookimpl
+from fedikit.plugin_api.testing import settle
+from fedikit.plugin_api.types import FeedStore, Job, JobQueue, MediaStore, PubSub, SearchIndex
+
+
+def _state(app: Flask) -> Any:
+    return app.extensions["fedikit"]
+
+
+def _account(username: str, *, locked: bool = False) -> Any:
+    from fedikit.core.services.accounts import create_local_account, update_profile
+
+    account = create_local_account(username, f"{username}@example.com", "correct horse battery").account
+    if locked:
+        update_profile(account, locked=True)
+    return account
+
+
+class FeedStoreConformance:
+    """Home and list feeds, as a follower sees them."""
+
+    def _home(self, app: Flask, viewer: Any, **page: Any) -> list[int]:
+        from fedikit.core.services import timelines
+
+        settle(app)
+        return [s.id for s in timelines.home(viewer, **page)]
+
+    def test_implements_protocol(self, fedikit_app: Flask) -> None:
+        assert isinstance(_state(fedikit_app).feeds, FeedStore)
+
+    def test_home_has_own_and_followed_statuses_newest_first(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob, carol = _account("alice"), _account("bob"), _account("carol")
+        relationships.follow(alice, bob)
+        first = statuses.post(bob, "first")
+        statuses.post(carol, "not followed")
+        own = statuses.post(alice, "mine")
+        second = statuses.post(bob, "second")
+        assert self._home(fedikit_app, alice) == [second.id, own.id, first.id]
+
+    def test_pagination(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob = _account("alice"), _account("bob")
+        relationships.follow(alice, bob)
+        ids = [statuses.post(bob, f"post {n}").id for n in range(6)]
+        newest_first = list(reversed(ids))
+        assert self._home(fedikit_app, alice, limit=2) == newest_first[:2]
+        assert self._home(fedikit_app, alice, max_id=newest_first[1], limit=2) == newest_first[2:4]
+        assert self._home(fedikit_app, alice, since_id=ids[3]) == newest_first[:2]
+        assert self._home(fedikit_app, alice, min_id=ids[1], limit=2) == [ids[3], ids[2]]
+
+    def test_followers_only_reaches_followers_not_others(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob, eve = _account("alice"), _account("bob"), _account("eve")
+        relationships.follow(alice, bob)
+        private = statuses.post(bob, "for followers", visibility="private")
+        assert private.id in self._home(fedikit_app, alice)
+        assert private.id not in self._home(fedikit_app, eve)
+
+    def test_pending_follow_request_sees_nothing_private(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, locked = _account("alice"), _account("locked", locked=True)
+        relationships.follow(alice, locked)
+        private = statuses.post(locked, "followers only", visibility="private")
+        assert private.id not in self._home(fedikit_app, alice)
+        relationships.authorize(locked, alice)
+        later = statuses.post(locked, "after approval", visibility="private")
+        assert later.id in self._home(fedikit_app, alice)
+
+    def test_deleted_status_leaves_feeds(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob = _account("alice"), _account("bob")
+        relationships.follow(alice, bob)
+        status = statuses.post(bob, "soon gone")
+        assert status.id in self._home(fedikit_app, alice)
+        statuses.delete(bob, status)
+        assert status.id not in self._home(fedikit_app, alice)
+
+    def test_unfollow_removes_their_statuses(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob = _account("alice"), _account("bob")
+        relationships.follow(alice, bob)
+        status = statuses.post(bob, "hello")
+        assert status.id in self._home(fedikit_app, alice)
+        relationships.unfollow(alice, bob)
+        assert status.id not in self._home(fedikit_app, alice)
+
+    def test_blocked_account_leaves_home(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob = _account("alice"), _account("bob")
+        relationships.follow(alice, bob)
+        status = statuses.post(bob, "hello")
+        relationships.block(alice, bob)
+        assert status.id not in self._home(fedikit_app, alice)
+
+    def test_boosts_respect_show_reblogs(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob, carol = _account("alice"), _account("bob"), _account("carol")
+        relationships.follow(alice, bob, reblogs=False)
+        boost = statuses.reblog(bob, statuses.post(carol, "boost me"))
+        assert boost.id not in self._home(fedikit_app, alice)
+        relationships.follow(alice, bob, reblogs=True)
+        again = statuses.reblog(bob, statuses.post(carol, "and me"))
+        assert again.id in self._home(fedikit_app, alice)
+
+    def test_list_feed_has_members_statuses(self, fedikit_app: Flask) -> None:
+        from fedikit.core.db import db
+        from fedikit.core.models import List, ListAccount
+        from fedikit.core.services import relationships, statuses, timelines
+
+        alice, bob, carol = _account("alice"), _account("bob"), _account("carol")
+        relationships.follow(alice, bob)
+        relationships.follow(alice, carol)
+        feed_list = List(account_id=alice.id, title="friends")
+        db.session.add(feed_list)
+        db.session.flush()
+        db.session.add(ListAccount(list_id=feed_list.id, account_id=bob.id))
+        db.session.commit()
+        in_list = statuses.post(bob, "in the list")
+        statuses.post(carol, "not in the list")
+        settle(fedikit_app)
+        assert [s.id for s in timelines.list_timeline(alice, feed_list.id)] == [in_list.id]
+
+    def test_precomputed_store_primitives(self, fedikit_app: Flask) -> None:
+        feeds = _state(fedikit_app).feeds
+        if not feeds.precomputed:
+            pytest.skip("computed on read: add/remove/clear do nothing by contract")
+        feeds.clear("home:1")
+        for status_id in (10, 30, 20):
+            feeds.add(["home:1", "home:2"], status_id)
+        assert feeds.ids("home:1") == [30, 20, 10]
+        assert feeds.ids("home:1", max_id=30) == [20, 10]
+        assert feeds.ids("home:1", min_id=10, limit=1) == [20]
+        feeds.remove(["home:1"], 20)
+        assert feeds.ids("home:1") == [30, 10]
+        assert feeds.ids("home:2") == [30, 20, 10]
+        feeds.clear("home:2")
+        assert feeds.ids("home:2") == []
+
+
+class _Jobs:
+    """A plugin with jobs the queue suite runs."""
+
+    name = "conformance_jobs"
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    @hookimpl
+    def register_jobs(self) -> dict[str, Any]:
+        return {"conformance.record": self.record, "conformance.flaky": self.flaky, "conformance.fail": self.fail}
+
+    def record(self, **args: Any) -> None:
+        with self.lock:
+            self.runs.append({"job": "record", "at": time.monotonic(), **args})
+
+    def flaky(self, key: str, failures: int) -> None:
+        with self.lock:
+            tries = sum(1 for r in self.runs if r.get("key") == key) + 1
+            self.runs.append({"job": "flaky", "key": key, "try": tries})
+        if tries <= failures:
+            raise RuntimeError(f"failure {tries} of {failures}")
+
+    def fail(self, key: str) -> None:
+        with self.lock:
+            self.runs.append({"job": "fail", "key": key})
+        raise RuntimeError("always fails")
+
+
+class JobQueueConformance:
+    """Jobs run in the background, with their arguments, and are retried when they fail."""
+
+    @pytest.fixture
+    def fedikit_plugins(self) -> list[object]:
+        return [_Jobs()]
+
+    @pytest.fixture
+    def job_plugin(self, fedikit_plugins: list[object]) -> _Jobs:
+        return fedikit_plugins[0]  # type: ignore[return-value]
+
+    def test_implements_protocol(self, fedikit_app: Flask) -> None:
+        assert isinstance(_state(fedikit_app).queue, JobQueue)
+
+    def test_runs_job_with_arguments(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        from fedikit.core.jobs import enqueue
+
+        enqueue("conformance.record", value=42, text="héllo")
+        settle(fedikit_app)
+        assert [(r["value"], r["text"]) for r in job_plugin.runs] == [(42, "héllo")]
+
+    def test_failing_job_is_retried_until_it_succeeds(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        from fedikit.core.jobs import enqueue
+
+        enqueue("conformance.flaky", key="a", failures=2)
+        settle(fedikit_app)
+        assert [r["try"] for r in job_plugin.runs] == [1, 2, 3]
+
+    def test_gives_up_after_max_attempts(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        from fedikit.core.jobs import enqueue
+
+        enqueue("conformance.fail", key="b", max_attempts=3)
+        settle(fedikit_app)
+        assert len(job_plugin.runs) == 3
+
+    def test_delay_is_respected(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        from fedikit.core.jobs import enqueue
+
+        started = time.monotonic()
+        enqueue("conformance.record", value=1, delay=0.3)
+        settle(fedikit_app)
+        assert job_plugin.runs and job_plugin.runs[0]["at"] - started >= 0.29
+
+    def test_many_jobs_all_run(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        from fedikit.core.jobs import enqueue
+
+        for n in range(50):
+            enqueue("conformance.record", value=n)
+        settle(fedikit_app)
+        assert sorted(r["value"] for r in job_plugin.runs) == list(range(50))
+
+    def test_unknown_job_name_is_refused(self, fedikit_app: Flask) -> None:
+        from fedikit.core.jobs import enqueue
+
+        with pytest.raises(KeyError):
+            enqueue("conformance.no_such_job")
+
+    def test_queue_accepts_job_objects(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        queue = _state(fedikit_app).queue
+        job_id = queue.enqueue(Job(name="conformance.record", args={"value": 7}))
+        assert isinstance(job_id, str) and job_id
+        settle(fedikit_app)
+        assert [r["value"] for r in job_plugin.runs] == [7]
+
+
+class MediaStoreConformance:
+    """Files in and out by key; keys that could escape the store are refused."""
+
+    @pytest.fixture
+    def store(self, fedikit_app: Flask) -> MediaStore:
+        return _state(fedikit_app).media
+
+    def test_implements_protocol(self, store: MediaStore) -> None:
+        assert isinstance(store, MediaStore)
+
+    def test_round_trip_bytes_and_file_objects(self, store: MediaStore) -> None:
+        store.put("media/aa/1.png", b"\x89PNG bytes", "image/png")
+        store.put("media/aa/2.bin", io.BytesIO(b"x" * 100_000), "application/octet-stream")
+        with store.open("media/aa/1.png") as f:
+            assert f.read() == b"\x89PNG bytes"
+        with store.open("media/aa/2.bin") as f:
+            assert f.read() == b"x" * 100_000
+        assert store.exists("media/aa/1.png")
+
+    def test_overwrite_replaces(self, store: MediaStore) -> None:
+        store.put("media/k", b"one", "text/plain")
+        store.put("media/k", b"two", "text/plain")
+        with store.open("media/k") as f:
+            assert f.read() == b"two"
+
+    def test_delete(self, store: MediaStore) -> None:
+        store.put("media/gone", b"x", "text/plain")
+        store.delete("media/gone")
+        assert not store.exists("media/gone")
+        store.delete("media/gone")  # deleting twice is fine
+        with pytest.raises(NotFound):
+            store.open("media/gone")
+
+    def test_url_names_the_key(self, store: MediaStore) -> None:
+        store.put("media/ab/cd/3.jpg", b"x", "image/jpeg")
+        url = store.url("media/ab/cd/3.jpg")
+        assert url.startswith(("http://", "https://")) and url.endswith("media/ab/cd/3.jpg")
+
+    @pytest.mark.parametrize("key", ["../escape", "/etc/passwd", "media/../../x", "a//b", "media\\..\\x", "", "./x"])
+    def test_unsafe_keys_are_refused(self, store: MediaStore, key: str) -> None:
+        with pytest.raises(BackendError):
+            store.put(key, b"x", "text/plain")
+
+
+class SearchIndexConformance:
+    """Documents in, matching ids out; the person's query is never read as query syntax."""
+
+    @pytest.fixture
+    def index(self, fedikit_app: Flask) -> SearchIndex:
+        return _state(fedikit_app).search
+
+    def test_implements_protocol(self, index: SearchIndex) -> None:
+        assert isinstance(index, SearchIndex)
+        assert index.kinds <= {"statuses", "accounts"}
+
+    def test_finds_by_words(self, index: SearchIndex) -> None:
+        index.index("statuses", 1, "The quick brown fox")
+        index.index("statuses", 2, "A lazy dog sleeps")
+        index.index("statuses", 3, "Quick thinking dog")
+        assert sorted(index.search("statuses", "quick")) == [1, 3]
+        assert index.search("statuses", "dog quick") == [3]
+        assert index.search("statuses", "cat") == []
+
+    def test_kinds_are_separate(self, index: SearchIndex) -> None:
+        index.index("statuses", 1, "fedikit news")
+        if "accounts" in index.kinds:
+            index.index("accounts", 1, "someone else")
+            assert index.search("accounts", "fedikit") == []
+        assert index.search("statuses", "fedikit") == [1]
+
+    def test_reindex_replaces_and_remove_forgets(self, index: SearchIndex) -> None:
+        index.index("statuses", 5, "old words")
+        index.index("statuses", 5, "new words")
+        assert index.search("statuses", "old") == []
+        assert index.search("statuses", "new") == [5]
+        index.remove("statuses", 5)
+        assert index.search("statuses", "new") == []
+        index.remove("statuses", 5)  # removing twice is fine
+
+    def test_limit_and_offset(self, index: SearchIndex) -> None:
+        for n in range(1, 8):
+            index.index("statuses", n, f"common word {n}")
+        first = index.search("statuses", "common", limit=3)
+        second = index.search("statuses", "common", limit=3, offset=3)
+        assert len(first) == 3 and len(second) == 3 and not set(first) & set(second)
+
+    @pytest.mark.parametrize("query", ['"', "*", "a OR b", "-x", "col:val", "NEAR(", "'; DROP TABLE x; --", "   "])
+    def test_hostile_queries_do_not_fail(self, index: SearchIndex, query: str) -> None:
+        index.index("statuses", 1, "some text")
+        assert isinstance(index.search("statuses", query), list)
+
+
+class PubSubConformance:
+    """Messages reach every subscriber of their channel, in order, and no one else."""
+
+    @pytest.fixture
+    def pubsub(self, fedikit_app: Flask) -> PubSub:
+        return _state(fedikit_app).streaming
+
+    def test_implements_protocol(self, pubsub: PubSub) -> None:
+        assert isinstance(pubsub, PubSub)
+
+    def test_publish_reaches_subscribers_in_order(self, pubsub: PubSub) -> None:
+        one, two = pubsub.subscribe(["timeline:public"]), pubsub.subscribe(["timeline:public", "timeline:1"])
+        try:
+            for n in range(3):
+                pubsub.publish("timeline:public", f"m{n}")
+            pubsub.publish("timeline:1", "private")
+            assert [one.get(timeout=2) for _ in range(3)] == [("timeline:public", f"m{n}") for n in range(3)]
+            got = [two.get(timeout=2) for _ in range(4)]
+            assert got == [*(("timeline:public", f"m{n}") for n in range(3)), ("timeline:1", "private")]
+            assert one.get(timeout=0.2) is None
+        finally:
+            one.close()
+            two.close()
+
+    def test_closed_subscription_gets_nothing(self, pubsub: PubSub) -> None:
+        subscription = pubsub.subscribe(["c"])
+        subscription.close()
+        pubsub.publish("c", "late")
+        assert subscription.get(timeout=0.2) is None
+
+    def test_get_times_out(self, pubsub: PubSub) -> None:
+        subscription = pubsub.subscribe(["quiet"])
+        try:
+            started = time.monotonic()
+            assert subscription.get(timeout=0.2) is None
+            assert time.monotonic() - started >= 0.15
+        finally:
+            subscription.close()
+
+    def test_close_wakes_a_waiting_reader(self, pubsub: PubSub) -> None:
+        subscription = pubsub.subscribe(["wake"])
+        results: list[Any] = []
+        reader = threading.Thread(target=lambda: results.extend(subscription))
+        reader.start()
+        pubsub.publish("wake", "one")
+        time.sleep(0.2)
+        subscription.close()
+        reader.join(timeout=5)
+        assert not reader.is_alive()
+        assert results == [("wake", "one")]

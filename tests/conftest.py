@@ -1,0 +1,84 @@
+"""Shared fixtures: every test that uses ``fedikit_app`` runs on SQLite and on PostgreSQL.
+
+PostgreSQL is the server at 127.0.0.1:5432 (``FEDIKIT_TEST_PG`` to change);
+each test gets a fresh database cloned from a migrated template. Without the
+server those runs are skipped with the reason shown, unless
+``FEDIKIT_REQUIRE_SERVICES=1`` (as in CI), which makes them fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+PG_DSN = os.environ.get("FEDIKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_SERVICES = os.environ.get("FEDIKIT_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable ({type(error).__name__}: {error})"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}; FEDIKIT_REQUIRE_SERVICES=1 requires it")
+    pytest.skip(message)
+
+
+def _admin_connection() -> Any:
+    import psycopg
+
+    return psycopg.connect(PG_DSN, autocommit=True, connect_timeout=3)
+
+
+def _url_for(database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(PG_DSN).set(drivername="postgresql+psycopg", database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database that each PostgreSQL test clones."""
+    try:
+        connection = _admin_connection()
+    except Exception as exc:  # any failure to reach the server
+        service_missing("PostgreSQL", exc)
+    name = f"fedikit_tpl_{secrets.token_hex(4)}"
+    connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        from fedikit.plugin_api.testing import close_app, make_app
+
+        app = make_app({"DATABASE_URL": _url_for(name)}, data_dir=str(tmp_path_factory.mktemp("pg-template")))
+        close_app(app)
+        yield name
+    finally:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.close()
+
+
+@pytest.fixture
+def pg_database(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test; its URL."""
+    name = f"fedikit_test_{secrets.token_hex(6)}"
+    with _admin_connection() as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    try:
+        yield _url_for(name)
+    finally:
+        with _admin_connection() as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Config selecting the database for this run of the test."""
+    if request.param == "postgres":
+        return {"DATABASE_URL": request.getfixturevalue("pg_database")}
+    return {}
+
+
+@pytest.fixture
+def fedikit_config(database: dict[str, str]) -> dict[str, Any]:
+    return dict(database)
