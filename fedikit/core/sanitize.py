@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html as html_module
+import re
+
 import nh3
 
 ALLOWED_TAGS = {
@@ -54,3 +57,11 @@ def sanitize_html(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener noreferrer",
     )
+
+
+_BREAKS = re.compile(r"<br\s*/?>|</p>\s*<p>", re.IGNORECASE)
+
+
+def plain_text(html: str) -> str:
+    """The text of some HTML, line and paragraph breaks kept as newlines (for search and previews)."""
+    return html_module.unescape(nh3.clean(_BREAKS.sub("\n", html), tags=set())).strip()

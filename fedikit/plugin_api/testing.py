@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -120,21 +119,25 @@ class HookRecorder:
 
 
 def _recorder_plugin(recorder: HookRecorder, pm: Any) -> object:
+    """A plugin implementing every hook (tryfirst, answering None) that records its calls.
+
+    pluggy reads an implementation's argument names from its code object, so
+    each recording function is compiled with exactly its hook's parameters.
+    """
     plugin = type("HookRecorderPlugin", (), {})()
+
+    def record(name: str, kwargs: dict[str, Any]) -> None:
+        recorder.calls.append(HookCall(name, kwargs))
+
     for name in dir(pm.hook):
-        caller = getattr(pm.hook, name)
-        spec = getattr(caller, "spec", None)
+        spec = getattr(getattr(pm.hook, name), "spec", None)
         if name.startswith("_") or spec is None:
             continue
-
-        def record(*args: Any, _name: str = name, _argnames: tuple = spec.argnames, **kwargs: Any) -> None:
-            recorder.calls.append(HookCall(_name, {**dict(zip(_argnames, args, strict=False)), **kwargs}))
-
-        record.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter(a, inspect.Parameter.POSITIONAL_OR_KEYWORD) for a in spec.argnames]
-        )
-        record.__name__ = name
-        setattr(plugin, name, hookimpl(tryfirst=True)(record))
+        params = ", ".join(spec.argnames)
+        captured = ", ".join(f"{arg!r}: {arg}" for arg in spec.argnames)
+        namespace: dict[str, Any] = {"_record": record}
+        exec(f"def {name}({params}):\n    _record({name!r}, {{{captured}}})", namespace)  # noqa: S102
+        setattr(plugin, name, hookimpl(tryfirst=True)(namespace[name]))
     return plugin
 
 

@@ -71,7 +71,8 @@ def parse_extra(pairs: Iterable[str], known: Iterable[str]) -> dict[str, str]:
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--extra")
         if key not in known:
-            raise click.BadParameter(f"unknown key {key!r}; the template asks for: {', '.join(known)}", param_hint="--extra")
+            asked = ", ".join(known)
+            raise click.BadParameter(f"unknown key {key!r}; the template asks for: {asked}", param_hint="--extra")
         extra[key] = value
     return extra
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from fedikit.core import jobs
 from fedikit.core.content import render
 from fedikit.core.db import db, utcnow
 from fedikit.core.errors import ValidationError
@@ -76,6 +77,7 @@ def create_local_account(
     )
     db.session.add_all([account, user])
     db.session.commit()
+    jobs.enqueue("core.index_account", account_id=account.id)
     return user
 
 
@@ -140,6 +142,7 @@ def update_profile(account: Account, **changes: Any) -> Account:
     for key, value in changes.items():
         setattr(account, key, value)
     db.session.commit()
+    jobs.enqueue("core.index_account", account_id=account.id)
     current().emit("account_updated", account=account)
     return account
 

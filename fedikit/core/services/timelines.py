@@ -20,6 +20,7 @@ from fedikit.core.db import db
 from fedikit.core.models import Account, Follow, ListAccount, Status
 from fedikit.core.models import List as AccountList
 from fedikit.core.pagination import newest_first, paginate
+from fedikit.core.sanitize import plain_text
 from fedikit.core.state import current
 from fedikit.core.visibility import audience, hidden_by, visible_to
 from fedikit.plugin_api import Visibility
@@ -158,7 +159,8 @@ def unmerge_from_home_job(account_id: int, target_account_id: int) -> None:
 def index_status_job(status_id: int) -> None:
     status = db.session.get(Status, status_id)
     if status is not None:
-        current().search.index("statuses", status.id, f"{status.spoiler_text}\n{status.text}".strip())
+        body = status.text if status.local else plain_text(status.content)
+        current().search.index("statuses", status.id, f"{status.spoiler_text}\n{body}".strip())
 
 
 def index_account_job(account_id: int) -> None:

@@ -22,9 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
-
 from fedikit.plugin_api import PostDraft, Reject, StartupError, hookimpl
+from flask import current_app
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ def config_defaults() -> Mapping[str, Any]:
 def validate_config(config: Mapping[str, Any]) -> None:
     path = Path(config["RULES_FILE"])
     if not path.is_file():
-        raise StartupError(f"RULES_FILE: {path} does not exist; write the instance's rules there, one per line")
+        raise StartupError(f"RULES_FILE: {path} does not exist; write the rules there")
 
 
 @hookimpl

@@ -1,7 +1,6 @@
 """The instance starts with its own plugins, and its rules are enforced."""
 
 import pytest
-
 from fedikit.plugin_api import Reject
 
 
