@@ -35,7 +35,9 @@ def _admin_connection() -> Any:
 def _url_for(database: str) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(PG_DSN).set(drivername="postgresql+psycopg", database=database).render_as_string(hide_password=False)
+    return (
+        make_url(PG_DSN).set(drivername="postgresql+psycopg", database=database).render_as_string(hide_password=False)
+    )
 
 
 @pytest.fixture(scope="session")

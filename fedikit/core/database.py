@@ -37,11 +37,14 @@ def upgrade(app: Flask, revision: str = "heads") -> None:
 
 
 def pending(app: Flask) -> list[str]:
-    """Revisions not yet applied (empty when the database is up to date)."""
+    """Revisions not yet applied (empty when the database is up to date).
+
+    Alembic records only the heads it reached, and a plugin's branch that
+    depends on a core revision makes that core revision an ancestor rather
+    than a head, so the answer is "what lies between the applied heads and
+    the script's heads", not a comparison of head sets.
+    """
     with app.app_context(), db.engine.connect() as connection:
         script = ScriptDirectory.from_config(alembic_config(app))
-        applied = set(MigrationContext.configure(connection).get_current_heads())
-        heads = set(script.get_heads())
-        if heads <= applied:
-            return []
-        return sorted(heads - applied)
+        current = MigrationContext.configure(connection).get_current_heads()
+        return sorted(rev.revision for rev in script.iterate_revisions("heads", current or "base"))

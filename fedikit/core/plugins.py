@@ -103,6 +103,9 @@ def load(config: Mapping[str, Any], pm: pluggy.PluginManager, extra: Sequence[ob
     infos: list[PluginInfo] = []
     names = [n for n in wanted if n in installed]
     if names:
+        # stevedore keeps the entry points it saw for the life of the process; each
+        # create_app() looks afresh, so a plugin installed since is found.
+        NamedExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
         manager = NamedExtensionManager(
             ENTRY_POINT_GROUP,
             names=names,
@@ -112,11 +115,8 @@ def load(config: Mapping[str, Any], pm: pluggy.PluginManager, extra: Sequence[ob
             propagate_map_exceptions=True,
         )
         for ext in manager:
-            infos.append(
-                _register(
-                    pm, ext.name, ext.plugin, _dist_name(ext.entry_point), _dist_version(ext.entry_point), "entry point"
-                )
-            )
+            ep = installed[ext.name]  # importlib's entry point knows its distribution; stevedore's may not
+            infos.append(_register(pm, ext.name, ext.plugin, _dist_name(ep), _dist_version(ep), "entry point"))
     for name in wanted:
         if name in local:
             module = _import_local(name, local[name])
@@ -127,7 +127,9 @@ def load(config: Mapping[str, Any], pm: pluggy.PluginManager, extra: Sequence[ob
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise StartupError(f"plugin {exc.plugin!r}: {exc}") from None
+        name = pm.get_name(exc.plugin)
+        hook = str(exc).split("'")[1] if "'" in str(exc) else str(exc)
+        raise StartupError(f"plugin {name!r} implements {hook!r}, which is not a fedikit hook") from None
     return infos
 
 
@@ -144,8 +146,9 @@ def _register(
 
 
 def _load_failed(manager: Any, entry_point: EntryPoint, exc: BaseException) -> None:
+    dist = _dist_name(installed_entry_points().get(entry_point.name, entry_point))
     raise StartupError(
-        f"plugin {entry_point.name!r} from {_dist_name(entry_point)} failed to import: {type(exc).__name__}: {exc}"
+        f"plugin {entry_point.name!r} from {dist} failed to import: {type(exc).__name__}: {exc}"
     ) from exc
 
 

@@ -79,10 +79,9 @@ class Registry:
             name = str(config[key]).strip()
             if name in offers:
                 return Choice(offers[name], key)
-            if name in disabled:
-                raise StartupError(f"{key}={name}: the plugin providing it is disabled")
-            known = ", ".join(sorted(offers)) or "none"
-            raise StartupError(f"{key}={name}: no plugin offers a {kind} backend named {name!r} (known: {known})")
+            raise StartupError(
+                f"{key}={name}: no loaded plugin offers a {kind} backend named {name!r}{_hint(offers, disabled)}"
+            )
         name = derived_choice(kind, config)
         if name in offers:
             reason = "embedded default" if name == EMBEDDED[kind] else "derived from the configured services"
@@ -91,7 +90,14 @@ class Registry:
         if name != fallback and fallback in offers:
             log.warning("%s: %r is not available, using %r; set %s to choose", kind, name, fallback, key)
             return Choice(offers[fallback], f"{name!r} unavailable")
-        raise StartupError(f"{key}: no {kind} backend named {name!r} is loaded; set {key} to one that is")
+        raise StartupError(f"{key}: no {kind} backend named {name!r} is loaded{_hint(offers, disabled)}")
+
+
+def _hint(offers: Mapping[str, BackendOffer], disabled: set[str]) -> str:
+    hint = f" (offered: {', '.join(sorted(offers)) or 'none'}"
+    if disabled:
+        hint += f"; disabled plugins: {', '.join(sorted(disabled))}"
+    return hint + ")"
 
 
 @dataclasses.dataclass

@@ -309,14 +309,18 @@ def test_hook_authenticate(fedikit_app: Any) -> None:
     person("carol")
     client = fedikit_app.test_client()
     hook = fedikit_app.extensions["fedikit"].hook
-    assert hook.authenticate(identifier="carol@example.com", password="correct horse battery").email == "carol@example.com"
+    assert (
+        hook.authenticate(identifier="carol@example.com", password="correct horse battery").email == "carol@example.com"
+    )
     assert hook.authenticate(identifier="carol", password="wrong") is None
     with register_plugin(fedikit_app, Directory()):
         assert hook.authenticate(identifier="staff-id-7", password="from the directory").account.username == "carol"
         client.get("/auth/sign_in")
         with client.session_transaction() as session:
             csrf = session["csrf"]
-        response = client.post("/auth/sign_in", data={"email": "staff-id-7", "password": "from the directory", "csrf": csrf})
+        response = client.post(
+            "/auth/sign_in", data={"email": "staff-id-7", "password": "from the directory", "csrf": csrf}
+        )
         assert response.status_code == 302
         assert "Signed in as <strong>@carol</strong>" in client.get("/").text
 

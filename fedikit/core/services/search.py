@@ -30,8 +30,7 @@ def accounts(query: str, *, limit: int = 40, offset: int = 0) -> list[Account]:
         return []
     ids = index.search("accounts", query, limit=limit, offset=offset)
     found = {
-        a.id: a
-        for a in db.session.scalars(select(Account).where(Account.id.in_(ids), Account.suspended_at.is_(None)))
+        a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids), Account.suspended_at.is_(None)))
     }
     return [found[i] for i in ids if i in found]
 
