@@ -7,6 +7,8 @@ when a command is not built in, so ``fedikit new`` works with no instance.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from typing import Any
 
@@ -101,6 +103,12 @@ def cli(env_file: str | None) -> None:
 
 
 def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("FEDIKIT_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("alembic.runtime.plugins", "stevedore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         cli.main(prog_name="fedikit", standalone_mode=True)
     except StartupError as exc:  # raised outside click's handling, e.g. while building the app

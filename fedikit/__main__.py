@@ -1,0 +1,5 @@
+"""``python -m fedikit`` is the ``fedikit`` command."""
+
+from fedikit.core.cli import main
+
+main()

@@ -1,0 +1,77 @@
+"""``fedikit serve`` runs a real gunicorn server that answers /health."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fedikit(*args: str, env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fedikit", *args], env=env, capture_output=True, text=True, **kwargs)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "empty.env").write_text("")
+    return {
+        **os.environ,
+        "FEDIKIT_DATA_DIR": str(tmp_path / "data"),
+        "FEDIKIT_ENV_FILE": str(tmp_path / "empty.env"),
+        "SECRET_KEY_BASE": "serve-test",
+    }
+
+
+def test_serve_answers_health_over_http(env: dict[str, str]) -> None:
+    assert fedikit("db", "upgrade", env=env).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fedikit", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    assert (response.status, response.read()) == (200, b"OK")
+                    assert response.headers["Server"].startswith("gunicorn")
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0]
+    assert "feeds backend: sql (plugin sql_feeds; embedded default)" in output
+    assert "gthread" in output
+
+
+def test_serve_refuses_an_unmigrated_database(env: dict[str, str]) -> None:
+    result = fedikit("serve", "--port", str(free_port()), env=env, timeout=30)
+    assert result.returncode == 1
+    assert "run `fedikit db upgrade` first" in result.stderr
+
+
+def test_serve_refuses_a_broken_config(env: dict[str, str]) -> None:
+    result = fedikit("serve", env={**env, "QUEUE_BACKEND": "nosuch"}, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: QUEUE_BACKEND=nosuch")
