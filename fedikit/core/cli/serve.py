@@ -51,6 +51,8 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)
+            if "control_socket_disable" in self.cfg.settings:  # unused, and it would write under $HOME
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app
