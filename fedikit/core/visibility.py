@@ -92,11 +92,15 @@ def hidden_by(viewer: Account | None, status: Any = Status) -> ColumnElement[boo
 def audience(status: Status) -> Select[tuple[Account]]:
     """Accounts a status is delivered to: followers as its visibility allows, plus mentioned accounts.
 
+    Everyone in the audience passes :func:`can_see`; the reverse need not hold.
+
     Used for home-feed fan-out (local accounts) and federation (remote ones).
     Pending follow requests never count as followers.
     """
     mentioned = select(Mention.account_id).where(Mention.status_id == status.id)
     followers = select(Follow.account_id).where(Follow.target_account_id == status.account_id)
     ids = mentioned if status.visibility == Visibility.DIRECT.value else followers.union(mentioned)
-    blocked = select(Block.target_account_id).where(Block.account_id == status.account_id)
+    # Nobody the author blocks; for a boost, nobody the boosted status's author blocks either.
+    authors = [status.account_id] if status.reblog_of_id is None else [status.account_id, status.reblog.account_id]
+    blocked = select(Block.target_account_id).where(Block.account_id.in_(authors))
     return select(Account).where(Account.id.in_(ids), Account.id.not_in(blocked), Account.suspended_at.is_(None))

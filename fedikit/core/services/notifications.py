@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 
-from fedikit.core.db import db
+from fedikit.core.db import db, utcnow
 from fedikit.core.models import Account, Block, Mute, Notification, Status
 
 
@@ -23,6 +23,7 @@ def notify(recipient: Account, type_: str, from_account: Account, status: Status
                 Mute.account_id == recipient.id,
                 Mute.target_account_id == from_account.id,
                 Mute.hide_notifications.is_(True),
+                or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
             )
         )
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from fedikit.core import jobs
 from fedikit.core.content import render
 from fedikit.core.db import db, utcnow
 from fedikit.core.errors import Forbidden, NotFound, ValidationError
@@ -208,6 +209,7 @@ def edit(
     for booster in boosters:
         notify(booster, "update", editor, status)
     db.session.commit()
+    jobs.enqueue("core.index_status", status_id=status.id)
     current().emit("status_updated", status=status)
     return status
 
@@ -250,6 +252,7 @@ def _remove(status: Status) -> Status:
         if original is not None:
             original.reblogs_count = _decrement(Status.reblogs_count)
     for reblog in reblogs:
+        reblog.account.statuses_count = _decrement(Account.statuses_count)
         db.session.delete(reblog)
     db.session.delete(status)
     db.session.commit()

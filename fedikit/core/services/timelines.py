@@ -157,10 +157,31 @@ def unmerge_from_home_job(account_id: int, target_account_id: int) -> None:
 
 
 def index_status_job(status_id: int) -> None:
-    status = db.session.get(Status, status_id)
-    if status is not None:
-        body = status.text if status.local else plain_text(status.content)
-        current().search.index("statuses", status.id, f"{status.spoiler_text}\n{body}".strip())
+    """Index a status's current text; safe against a concurrent edit or delete.
+
+    Two jobs for one status (a post, then an edit) may run at once, and the
+    one that read older text may write last. So after writing, the job reads
+    the status again in a new transaction and repeats until what it wrote is
+    still current (or removes the document if the status is gone).
+    """
+    index = current().search
+    while True:
+        db.session.rollback()  # a new transaction: see what is committed now
+        status = db.session.get(Status, status_id)
+        if status is None:
+            index.remove("statuses", status_id)
+            return
+        body = _indexed_text(status)
+        index.index("statuses", status_id, body)
+        db.session.rollback()
+        latest = db.session.get(Status, status_id)
+        if latest is not None and _indexed_text(latest) == body:
+            return
+
+
+def _indexed_text(status: Status) -> str:
+    body = status.text if status.local else plain_text(status.content)
+    return f"{status.spoiler_text}\n{body}".strip()
 
 
 def index_account_job(account_id: int) -> None:
