@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -13,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -22,9 +24,10 @@ from werkzeug.exceptions import HTTPException
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import User
 from fedikit.core.state import current
-from fedikit.plugin_api import FedikitError, Reject
+from fedikit.plugin_api import FedikitError, NotFound, Reject
 
 bp = Blueprint("core", __name__, template_folder="templates")
+STATIC = Path(__file__).parent / "static"
 
 
 @bp.get("/health")
@@ -54,6 +57,13 @@ def check_csrf() -> None:
     sent = request.form.get("csrf", "")
     if not hmac.compare_digest(sent, session.get("csrf", "\0")):
         abort(422, "The form expired; reload the page and try again")
+
+
+@bp.get("/avatars/original/missing.png")
+@bp.get("/headers/original/missing.png")
+def missing_image():  # noqa: ANN201
+    """The stand-in for accounts without an avatar or header."""
+    return send_from_directory(STATIC, "missing.png", mimetype="image/png", max_age=86400)
 
 
 @bp.get("/")
@@ -107,14 +117,21 @@ def _api_error(exc: HTTPException):  # noqa: ANN202
 
 
 def _domain_error(exc: FedikitError):  # noqa: ANN202
-    code = getattr(exc, "status_code", 422)
+    code = 404 if isinstance(exc, NotFound) else getattr(exc, "status_code", 422)
     if request.path.startswith(("/api/", "/oauth/")):
         return jsonify(error=str(exc)), code
     return str(exc), code
 
 
 def register_core_routes(app: Flask) -> None:
+    from fedikit.core.api import register_api
+    from fedikit.core.oauth.server import make_server
+    from fedikit.core.oauth.views import bp as oauth_bp
+
     app.register_blueprint(bp)
+    app.extensions["fedikit.oauth"] = make_server(app)
+    app.register_blueprint(oauth_bp)
+    register_api(app)
     app.register_error_handler(HTTPException, _api_error)
     app.register_error_handler(FedikitError, _domain_error)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fedikit.core.db import Base, SnowflakeMixin, utcnow
+from fedikit.core.models.accounts import User
 
 
 class Application(SnowflakeMixin, Base):
@@ -56,3 +57,4 @@ class AccessToken(SnowflakeMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     application: Mapped[Application | None] = relationship()
+    user: Mapped[User | None] = relationship()

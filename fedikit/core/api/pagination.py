@@ -1,0 +1,33 @@
+"""Page parameters and ``Link`` headers, as Mastodon pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import request
+
+from fedikit.core.api import params
+from fedikit.core.api.serializers.common import base_url
+
+
+def page(default: int = 20, maximum: int = 40) -> dict[str, Any]:
+    """``max_id``, ``since_id``, ``min_id`` (ids; anything else is ignored) and a bounded ``limit``."""
+    return {
+        "max_id": params.ident(params.text("max_id")),
+        "since_id": params.ident(params.text("since_id")),
+        "min_id": params.ident(params.text("min_id")),
+        "limit": params.integer("limit", default, minimum=1, maximum=maximum),
+    }
+
+
+def link_header(ids: Sequence[int]) -> dict[str, str]:
+    """``Link`` with ``next`` (older, ``max_id``) and ``prev`` (newer, ``min_id``) for a newest-first page."""
+    if not ids:
+        return {}
+    keep = [(k, v) for k, v in request.args.items(multi=True) if k not in ("max_id", "min_id", "since_id")]
+    url = f"{base_url()}{request.path}"
+    older = urlencode([*keep, ("max_id", str(ids[-1]))])
+    newer = urlencode([*keep, ("min_id", str(ids[0]))])
+    return {"Link": f'<{url}?{older}>; rel="next", <{url}?{newer}>; rel="prev"'}

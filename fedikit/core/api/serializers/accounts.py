@@ -1,0 +1,135 @@
+"""Account, CredentialAccount and Relationship."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from fedikit.core.api.serializers.common import iso, media_url
+from fedikit.core.db import db
+from fedikit.core.models import Account, AccountDomainBlock, Block, Follow, FollowRequest, Mute, User
+
+MISSING_AVATAR = "/avatars/original/missing.png"
+MISSING_HEADER = "/headers/original/missing.png"
+
+
+def account(a: Account) -> dict[str, Any]:
+    avatar = (
+        a.avatar_remote_url if (a.avatar_remote_url and not a.avatar_key) else media_url(a.avatar_key, MISSING_AVATAR)
+    )
+    header = (
+        a.header_remote_url if (a.header_remote_url and not a.header_key) else media_url(a.header_key, MISSING_HEADER)
+    )
+    created = a.created_at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "id": str(a.id),
+        "username": a.username,
+        "acct": a.acct,
+        "display_name": a.display_name,
+        "locked": a.locked,
+        "bot": a.bot,
+        "discoverable": a.discoverable,
+        "indexable": a.indexable,
+        "group": a.group,
+        "created_at": iso(created),  # Mastodon shows the day only, at midnight
+        "note": a.note,
+        "url": a.url or a.uri,
+        "uri": a.uri,
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "followers_count": a.followers_count,
+        "following_count": a.following_count,
+        "statuses_count": a.statuses_count,
+        "last_status_at": a.last_status_at.date().isoformat() if a.last_status_at else None,
+        "hide_collections": False,
+        "noindex": not a.indexable,
+        "emojis": [],
+        "roles": [],
+        "fields": [{"name": f["name"], "value": f["value"], "verified_at": None} for f in a.fields or []],
+        **({"memorial": True} if a.memorial else {}),
+        **({"suspended": True} if a.suspended_at else {}),
+    }
+
+
+ROLE_PERMISSIONS = {"owner": "1048575", "admin": "983036", "moderator": "1308", "user": "65536"}
+
+
+def credential_account(user: User) -> dict[str, Any]:
+    a = user.account
+    settings = user.settings or {}
+    data = account(a)
+    data["source"] = {
+        "privacy": settings.get("default_privacy", "public"),
+        "sensitive": bool(settings.get("default_sensitive", False)),
+        "language": settings.get("default_language") or "",
+        "note": a.note_source,
+        "fields": [{"name": f["name"], "value": f["value"], "verified_at": None} for f in a.fields or []],
+        "follow_requests_count": _pending_requests(a),
+        "hide_collections": False,
+        "discoverable": a.discoverable,
+        "indexable": a.indexable,
+    }
+    data["role"] = {
+        "id": {"owner": "3", "admin": "2", "moderator": "1", "user": "-99"}[user.role],
+        "name": "" if user.role == "user" else user.role.capitalize(),
+        "color": "",
+        "permissions": ROLE_PERMISSIONS[user.role],
+        "highlighted": user.role != "user",
+    }
+    return data
+
+
+def _pending_requests(a: Account) -> int:
+    query = select(func.count()).select_from(FollowRequest).where(FollowRequest.target_account_id == a.id)
+    return db.session.scalar(query) or 0
+
+
+def relationships(viewer: Account, targets: Sequence[Account]) -> list[dict[str, Any]]:
+    """Relationship entities for many targets in a fixed number of queries."""
+    ids = [t.id for t in targets]
+
+    def pairs(model: type, reverse: bool = False) -> dict[int, Any]:
+        if reverse:
+            rows = db.session.scalars(
+                select(model).where(model.account_id.in_(ids), model.target_account_id == viewer.id)
+            )
+            return {r.account_id: r for r in rows}
+        rows = db.session.scalars(select(model).where(model.account_id == viewer.id, model.target_account_id.in_(ids)))
+        return {r.target_account_id: r for r in rows}
+
+    following, followed_by = pairs(Follow), pairs(Follow, reverse=True)
+    requested, requested_by = pairs(FollowRequest), pairs(FollowRequest, reverse=True)
+    blocking, blocked_by = pairs(Block), pairs(Block, reverse=True)
+    muting = pairs(Mute)
+    domains = set(
+        db.session.scalars(select(AccountDomainBlock.domain).where(AccountDomainBlock.account_id == viewer.id))
+    )
+    out = []
+    for t in targets:
+        follow = following.get(t.id) or requested.get(t.id)
+        mute = muting.get(t.id)
+        out.append(
+            {
+                "id": str(t.id),
+                "following": t.id in following,
+                "showing_reblogs": bool(follow and follow.show_reblogs),
+                "notifying": bool(follow and follow.notify),
+                "languages": (follow.languages if follow else None),
+                "followed_by": t.id in followed_by,
+                "blocking": t.id in blocking,
+                "blocked_by": t.id in blocked_by,
+                "muting": mute is not None,
+                "muting_notifications": bool(mute and mute.hide_notifications),
+                "requested": t.id in requested,
+                "requested_by": t.id in requested_by,
+                "domain_blocking": t.domain in domains if t.domain else False,
+                "endorsed": False,
+                "note": "",
+            }
+        )
+    return out

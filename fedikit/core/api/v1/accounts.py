@@ -1,0 +1,88 @@
+"""/api/v1/accounts: who someone is, what they posted, and following them."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify
+from sqlalchemy import exists, select
+
+from fedikit.core.api import pagination, params
+from fedikit.core.api.auth import current_account, current_user, scoped
+from fedikit.core.api.lookup import account_or_404
+from fedikit.core.api.serializers import accounts as entities
+from fedikit.core.api.serializers.statuses import statuses as status_entities
+from fedikit.core.db import db
+from fedikit.core.models import Account, MediaAttachment, Status, StatusPin, Tag, status_tags
+from fedikit.core.pagination import newest_first, paginate
+from fedikit.core.services import accounts as account_service
+from fedikit.core.services import relationships as relationship_service
+from fedikit.core.visibility import visible_to
+
+
+@scoped("read:accounts", "profile")
+def verify_credentials():  # noqa: ANN201
+    return jsonify(entities.credential_account(current_user()))
+
+
+@scoped("read:accounts", public=True)
+def show(id: str):  # noqa: ANN201, A002
+    return jsonify(entities.account(account_or_404(id)))
+
+
+@scoped("read:accounts", public=True)
+def lookup():  # noqa: ANN201
+    acct = params.text("acct") or ""
+    found = account_service.find_by_acct(acct) if acct else None
+    if found is None or found.suspended_at is not None:
+        abort(404, "Record not found")
+    return jsonify(entities.account(found))
+
+
+@scoped("read:follows")
+def relationships():  # noqa: ANN201
+    ids = [i for i in (params.ident(v) for v in params.array("id")) if i is not None][:100]
+    targets = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
+    return jsonify(entities.relationships(current_account(), [targets[i] for i in ids if i in targets]))
+
+
+@scoped("read:statuses", public=True)
+def statuses(id: str):  # noqa: ANN201, A002
+    author = account_or_404(id)
+    viewer = current_account()
+    page = pagination.page()
+    query = select(Status.id).where(Status.account_id == author.id, visible_to(viewer))
+    if params.boolean("exclude_replies"):
+        # replies to oneself (threads) stay, as in Mastodon
+        query = query.where((Status.in_reply_to_id.is_(None)) | (Status.in_reply_to_account_id == author.id))
+    if params.boolean("exclude_reblogs"):
+        query = query.where(Status.reblog_of_id.is_(None))
+    if params.text("tagged"):
+        tag = params.text("tagged").lstrip("#").lower()
+        query = query.where(
+            exists().where(status_tags.c.status_id == Status.id, status_tags.c.tag_id == Tag.id, Tag.name == tag)
+        )
+    if params.boolean("only_media"):
+        query = query.where(exists().where(MediaAttachment.status_id == Status.id))
+    if params.boolean("pinned"):
+        query = query.where(exists().where(StatusPin.status_id == Status.id, StatusPin.account_id == author.id))
+    ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page["min_id"])
+    rows = {s.id: s for s in db.session.scalars(select(Status).where(Status.id.in_(ids)))}
+    page_statuses = [rows[i] for i in ids if i in rows]
+    return jsonify(status_entities(viewer, page_statuses)), 200, pagination.link_header(ids)
+
+
+@scoped("write:follows", "follow")
+def follow(id: str):  # noqa: ANN201, A002
+    target = account_or_404(id)
+    viewer = current_account()
+    relationship_service.follow(
+        viewer, target, reblogs=params.boolean("reblogs", True), notify_posts=params.boolean("notify", False)
+    )
+    return jsonify(entities.relationships(viewer, [target])[0])
+
+
+@scoped("write:follows", "follow")
+def unfollow(id: str):  # noqa: ANN201, A002
+    target = account_or_404(id)
+    viewer = current_account()
+    relationship_service.unfollow(viewer, target)
+    return jsonify(entities.relationships(viewer, [target])[0])
