@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from flask import Flask
@@ -68,7 +69,7 @@ def create_app(
                 raise StartupError(f"plugins disagree on the default of {key}; set it explicitly")
             defaults[key] = value
     settings = config_module.load(config, environ=environ, env_file=env_file, plugin_defaults=defaults)
-    pm.hook.validate_config(config=settings)
+    pm.hook.validate_config(config=MappingProxyType(settings))
 
     settings["FEDIKIT_DATA_DIR"].mkdir(parents=True, exist_ok=True)
     app = Flask("fedikit", static_folder=None)
@@ -180,5 +181,5 @@ def _order_filters(filters: list[tuple[str, Any]], order: list[str]) -> list[Any
 
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
-        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        return {"connect_args": {"check_same_thread": False}}  # busy timeout: see db._sqlite_pragmas
     return {"pool_pre_ping": True}

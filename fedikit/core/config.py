@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,23 +39,25 @@ DEFAULTS: dict[str, Any] = {
     "MAX_THREADS": "5",
     "JOB_WORKERS": "2",
     "MAX_STATUS_CHARS": "500",
+    "REGISTRATIONS_MODE": "none",  # open, approved or none (Mastodon's names); sign-up is not built yet
 }
+REGISTRATIONS_MODES = ("open", "approved", "none")
 
 BOOLEAN_KEYS = ("LOCAL_HTTPS", "S3_ENABLED", "ES_ENABLED", "SINGLE_USER_MODE", "AUTHORIZED_FETCH")
 INTEGER_KEYS = ("WEB_CONCURRENCY", "MAX_THREADS", "JOB_WORKERS", "MAX_STATUS_CHARS")
 LIST_KEYS = ("FEDIKIT_PLUGINS", "FEDIKIT_DISABLED_PLUGINS", "MODERATION_FILTERS")
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "t"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "f", ""})
 
 
 def parse_bool(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in _TRUE:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if text in FALSE_WORDS:
         return False
     raise StartupError(f"{key}: expected true or false, got {value!r}")
 
@@ -120,6 +123,9 @@ def finish(raw: dict[str, Any]) -> dict[str, Any]:
             raise StartupError(f"{key}: must be at least 1")
     for key in LIST_KEYS:
         config[key] = parse_list(config.get(key))
+    config["REGISTRATIONS_MODE"] = str(config["REGISTRATIONS_MODE"]).strip().lower()
+    if config["REGISTRATIONS_MODE"] not in REGISTRATIONS_MODES:
+        raise StartupError(f"REGISTRATIONS_MODE: expected one of {', '.join(REGISTRATIONS_MODES)}")
     scheme = "https" if config["LOCAL_HTTPS"] else "http"
     config["BASE_URL"] = f"{scheme}://{config['WEB_DOMAIN']}"
 
@@ -197,11 +203,13 @@ def secret_key(config: Mapping[str, Any]) -> str:
     path = data_dir / "secret_key_base"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret-")  # mode 0600
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(64))
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
+            os.link(tmp, path)  # atomic, and never replaces a key another process made first
+        except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(64))
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()

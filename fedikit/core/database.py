@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -24,8 +25,9 @@ def alembic_config(app: Flask) -> Config:
         folder = impl.function()
         if folder is not None:
             locations.append(str(Path(folder)))
-    cfg.set_main_option("version_locations", " ".join(locations))
-    cfg.set_main_option("path_separator", "space")
+    # os.pathsep, not spaces: folder names may contain spaces
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(locations))
     return cfg
 
 

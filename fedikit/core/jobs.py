@@ -1,28 +1,67 @@
-"""Background jobs: enqueue by name, run by whichever queue backend is chosen."""
+"""Background jobs: enqueue by name, run by whichever queue backend is chosen.
+
+A job enqueued while the session holds uncommitted writes waits for the
+commit (and is dropped on rollback), so a job never runs before the rows it
+needs are visible to other connections.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from fedikit.core.db import db
 from fedikit.plugin_api import Job
 
 log = logging.getLogger("fedikit.jobs")
 
+_PENDING = "fedikit.jobs.pending"
+_WROTE = "fedikit.jobs.wrote"
+
 
 def enqueue(name: str, *, queue: str = "default", max_attempts: int = 16, delay: float = 0.0, **args: Any) -> str:
-    """Queue job ``name`` with keyword ``args``; it runs after the current transaction's work is committed."""
+    """Queue job ``name`` with keyword ``args`` (JSON values only); returns the job's id."""
     from fedikit.core.state import current
 
     state = current()
     if name not in state.jobs.handlers:
         raise KeyError(f"no job named {name!r} is registered")
+    try:
+        args = json.loads(json.dumps(args))  # exactly what an out-of-process queue would carry
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"job {name!r}: arguments must be JSON values ({exc})") from None
     job = Job(name=name, args=args, id=secrets.token_hex(8), queue=queue, max_attempts=max_attempts)
+    session = db.session()
+    if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
+        session.info.setdefault(_PENDING, []).append((state.queue, job, delay))
+        return job.id
     return state.queue.enqueue(job, delay=delay)
+
+
+@event.listens_for(Session, "after_flush")
+def _wrote(session: Session, context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _send(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+    for queue, job, delay in session.info.pop(_PENDING, []):
+        queue.enqueue(job, delay=delay)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+    dropped = session.info.pop(_PENDING, [])
+    if dropped:
+        log.info("dropped %d job(s) queued in a transaction that was rolled back", len(dropped))
 
 
 def run(app: Flask, job: Job) -> None:

@@ -138,9 +138,7 @@ def _register(
 ) -> PluginInfo:
     try:
         pm.register(plugin, name=name)
-    except pluggy.PluginValidationError as exc:
-        raise StartupError(f"plugin {name!r} ({dist}): {exc}") from None
-    except ValueError as exc:
+    except (pluggy.PluginValidationError, ValueError) as exc:
         raise StartupError(f"plugin {name!r} ({dist}): {exc}") from None
     return PluginInfo(name, getattr(plugin, "__name__", repr(plugin)), dist, version, source)
 
@@ -183,6 +181,22 @@ def _dist_name(ep: EntryPoint) -> str:
 def _dist_version(ep: EntryPoint) -> str:
     dist = getattr(ep, "dist", None)
     return dist.version if dist is not None else "-"
+
+
+def collect(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[Any]:
+    """Every implementation's answer to a hook, each called on its own.
+
+    An implementation that raises is logged and counts as no answer (None), so
+    one broken plugin cannot take a whole page down with it.
+    """
+    answers = []
+    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        try:
+            answers.append(impl.function(**{arg: kwargs[arg] for arg in impl.argnames}))
+        except Exception:
+            log.exception("plugin %r failed answering %s", impl.plugin_name, hook_name)
+            answers.append(None)
+    return answers
 
 
 def emit(pm: pluggy.PluginManager, event: str, **kwargs: Any) -> list[tuple[str, BaseException]]:

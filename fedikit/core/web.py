@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -23,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import User
+from fedikit.core.services.accounts import sign_in_refusal
 from fedikit.core.state import current
 from fedikit.plugin_api import FedikitError, NotFound, Reject
 
@@ -41,7 +43,7 @@ def signed_in_user() -> User | None:
     if user_id is None:
         return None
     user = db.session.get(User, user_id)
-    if user is None or user.disabled:
+    if user is None or sign_in_refusal(user) is not None:
         session.pop("user_id", None)
         return None
     return user
@@ -54,8 +56,8 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    sent = request.form.get("csrf", "")
-    if not hmac.compare_digest(sent, session.get("csrf", "\0")):
+    sent = request.form.get("csrf", "").encode()
+    if not hmac.compare_digest(sent, session.get("csrf", "\0").encode()):
         abort(422, "The form expired; reload the page and try again")
 
 
@@ -82,13 +84,14 @@ def sign_in():  # noqa: ANN201
             user = current().hook.authenticate(identifier=identifier, password=password)
         except Reject as exc:
             user, error = None, exc.reason
-        if user is not None and not user.disabled:
+        refusal = sign_in_refusal(user) if user is not None else None
+        if user is not None and refusal is None:
             session.clear()
             session["user_id"] = user.id
             user.last_sign_in_at, user.current_sign_in_at = user.current_sign_in_at, utcnow()
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
-        error = error or "Invalid e-mail address or password."
+        error = error or refusal or "Invalid e-mail address or password."
     return (
         render_template("sign_in.html", error=error, csrf=csrf_token(), domain=current().config["LOCAL_DOMAIN"]),
         401 if error else 200,
@@ -103,20 +106,29 @@ def sign_out():  # noqa: ANN201
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("core.index")
+    """Only a path on this site: never an open redirect.
+
+    Browsers drop tabs and newlines from URLs and read ``\\`` as ``/``, so any
+    control character, space or backslash disqualifies the target outright.
+    """
+    if not target or any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in target):
+        return url_for("core.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return url_for("core.index")
+    return target
 
 
 def _api_error(exc: HTTPException):  # noqa: ANN202
-    """Mastodon's error body for API and OAuth paths; HTML elsewhere."""
+    """Mastodon's error body for API and OAuth paths; HTML elsewhere. Nothing half-done is kept."""
+    db.session.rollback()
     if request.path.startswith(("/api/", "/oauth/")):
         return jsonify(error=exc.description or exc.name), exc.code
     return exc
 
 
 def _domain_error(exc: FedikitError):  # noqa: ANN202
+    db.session.rollback()
     code = 404 if isinstance(exc, NotFound) else getattr(exc, "status_code", 422)
     if request.path.startswith(("/api/", "/oauth/")):
         return jsonify(error=str(exc)), code

@@ -139,6 +139,17 @@ class FeedStoreConformance:
         again = statuses.reblog(bob, statuses.post(carol, "and me"))
         assert again.id in self._home(fedikit_app, alice)
 
+    def test_mentions_and_own_boosts_stay_out_of_home(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob, carol = _account("alice"), _account("bob"), _account("carol")
+        mention = statuses.post(carol, "hey @alice")  # alice does not follow carol: a notification, not home
+        relationships.follow(alice, bob)
+        boost_of_own = statuses.reblog(bob, statuses.post(alice, "mine"))
+        home = self._home(fedikit_app, alice)
+        assert mention.id not in home
+        assert boost_of_own.id not in home
+
     def test_list_feed_has_members_statuses(self, fedikit_app: Flask) -> None:
         from fedikit.core.db import db
         from fedikit.core.models import List, ListAccount
@@ -254,6 +265,35 @@ class JobQueueConformance:
             enqueue("conformance.record", value=n)
         settle(fedikit_app)
         assert sorted(r["value"] for r in job_plugin.runs) == list(range(50))
+
+    def test_arguments_must_be_json(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        from fedikit.core.jobs import enqueue
+
+        with pytest.raises(TypeError, match="arguments must be JSON values"):
+            enqueue("conformance.record", value=object())
+        enqueue("conformance.record", value=(1, 2))  # a tuple arrives as a JSON array would
+        settle(fedikit_app)
+        assert job_plugin.runs[0]["value"] == [1, 2]
+
+    def test_job_waits_for_the_commit_of_what_it_needs(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        from fedikit.core.db import db
+        from fedikit.core.jobs import enqueue
+        from fedikit.core.models import Tag
+
+        db.session.add(Tag(name="pending", display_name="pending"))
+        db.session.flush()
+        enqueue("conformance.record", value="after commit")
+        time.sleep(0.2)
+        assert job_plugin.runs == []  # not sent while the write is uncommitted
+        db.session.commit()
+        settle(fedikit_app)
+        assert [r["value"] for r in job_plugin.runs] == ["after commit"]
+        db.session.add(Tag(name="dropped", display_name="dropped"))
+        db.session.flush()
+        enqueue("conformance.record", value="rolled back")
+        db.session.rollback()
+        settle(fedikit_app)
+        assert [r["value"] for r in job_plugin.runs] == ["after commit"]
 
     def test_unknown_job_name_is_refused(self, fedikit_app: Flask) -> None:
         from fedikit.core.jobs import enqueue

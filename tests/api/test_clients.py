@@ -115,8 +115,11 @@ def test_follow_boost_favourite_and_paginate(server: Server) -> None:
     posts = [carol.status_post(f"post {n}", visibility="private") for n in range(5)]
     favourited = bob.status_favourite(posts[0].id)
     assert favourited.favourited is True and favourited.favourites_count == 1
-    boost = bob.status_reblog(posts[1].id)
-    assert boost.reblog.id == posts[1].id and boost.reblog.reblogged is True
+    with pytest.raises(mastodon.MastodonAPIError):
+        bob.status_reblog(posts[1].id)  # followers-only posts of others cannot be boosted
+    public = carol.status_post("boost this")
+    boost = bob.status_reblog(public.id)
+    assert boost.reblog.id == public.id and boost.reblog.reblogged is True
 
     first_page = bob.timeline_home(limit=2)
     second_page = bob.fetch_next(first_page)

@@ -85,7 +85,7 @@ def test_ensure_owner_creates_once(env: dict[str, str]) -> None:
 
 def test_accounts_modify_reset_password(env: dict[str, str]) -> None:
     run(env, "db", "upgrade")
-    run(env, "accounts", "create", "dana", "--email", "dana@example.com", "--password", "old password 1")
+    run(env, "accounts", "create", "dana", "--email", "dana@example.com", "--password", "old password 1", "--confirmed")
     result = run(env, "accounts", "modify", "dana", "--reset-password", "--role", "moderator")
     new_password = re.search(r"New password: (\S+)", result.output).group(1)
     app = app_for(env)
@@ -136,3 +136,34 @@ def test_env_file_option(env: dict[str, str], tmp_path: Path) -> None:
     assert "owner@chosen.example" in result.output
     missing = CliRunner().invoke(cli, ["--env-file", str(tmp_path / "nope.env"), "plugins", "list"], env=environ)
     assert missing.exit_code != 0
+
+
+def test_plugin_command_groups_run_in_an_app_context(env: dict[str, str], tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "searchtools.py").write_text(
+        "import click\n"
+        "from flask import current_app\n"
+        "from fedikit.plugin_api import hookimpl\n"
+        "@hookimpl\n"
+        "def register_commands(cli):\n"
+        "    @cli.group()\n"
+        "    def search():\n"
+        "        'Search index tasks.'\n"
+        "    @search.command()\n"
+        "    def deploy():\n"
+        "        click.echo('deploying on ' + current_app.config['LOCAL_DOMAIN'])\n"
+    )
+    result = run({**env, "FEDIKIT_PLUGINS_DIR": str(plugins)}, "search", "deploy")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "deploying on cli.example"
+
+
+def test_jobs_queued_by_a_command_run_before_it_exits(env: dict[str, str]) -> None:
+    run(env, "db", "upgrade")
+    run(env, "accounts", "create", "findme", "--email", "findme@example.com", "--password", "long enough pw")
+    app = app_for(env)
+    with app.app_context():
+        from fedikit.core.services import search
+
+        assert [a.username for a in search.accounts("findme")] == ["findme"]

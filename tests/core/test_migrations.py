@@ -43,3 +43,27 @@ def test_pending_lists_unapplied_revisions_until_upgraded(database: dict[str, st
     upgrade(app)
     assert pending(app) == []
     close_app(app)
+
+
+def test_plugin_migration_folder_with_a_space_in_its_path(tmp_path: Any) -> None:
+    import shutil
+    from pathlib import Path
+
+    from sqlalchemy import inspect as sa_inspect
+
+    from fedikit.plugin_api import hookimpl
+
+    folder = tmp_path / "my migrations"
+    shutil.copytree(Path(__file__).parents[1] / "plugin_api" / "hook_migrations", folder)
+
+    class Plugin:
+        name = "spaced"
+
+        @hookimpl
+        def register_migrations(self) -> Path:
+            return folder
+
+    app = make_app({}, plugins=[Plugin()], data_dir=str(tmp_path / "data"))
+    with app.app_context():
+        assert "hooktest_notes" in sa_inspect(db.engine).get_table_names()
+    close_app(app)

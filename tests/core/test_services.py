@@ -730,3 +730,26 @@ def test_a_failing_plugin_neither_stops_others_nor_undoes_the_change(
     assert len(hooks.of("status_created")) == 2
     assert len(hooks.of("follow_accepted")) == 1
     assert len(hooks.of("status_deleted")) == 1
+
+
+def test_bad_language_and_overlong_hashtags(fedikit_app: Any) -> None:
+    from fedikit.core.errors import ValidationError
+    from fedikit.core.services import accounts as account_service
+
+    author = account_service.create_local_account("lang", "lang@example.com", "correct horse battery").account
+    with pytest.raises(ValidationError, match="is not a language code"):
+        statuses.post(author, "hello", language="x" * 40)
+    status = statuses.post(author, "#" + "a" * 300 + " and #short", language="en-GB")
+    assert [t.name for t in status.tags] == ["short"]
+    assert status.language == "en-GB"
+
+
+def test_deleting_a_self_boosted_status_fixes_the_count(fedikit_app: Any) -> None:
+    from fedikit.core.services import accounts as account_service
+
+    author = account_service.create_local_account("selfie", "selfie@example.com", "correct horse battery").account
+    status = statuses.post(author, "boosting myself")
+    statuses.reblog(author, status)
+    assert author.statuses_count == 2
+    statuses.delete(author, status)
+    assert author.statuses_count == 0

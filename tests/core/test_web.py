@@ -11,7 +11,9 @@ from fedikit.core.services import accounts
 
 @pytest.fixture
 def owner(fedikit_app: Any) -> Any:
-    return accounts.create_local_account("owner", "owner@example.com", "correct horse battery", role="owner")
+    return accounts.create_local_account(
+        "owner", "owner@example.com", "correct horse battery", role="owner", confirmed=True
+    )
 
 
 def csrf(client: Any) -> str:
@@ -92,3 +94,23 @@ def test_media_is_served_with_safe_headers(fedikit_app: Any, fedikit_client: Any
     assert "activity+json" not in response.content_type
     assert fedikit_client.get("/system/media/../secret_key_base").status_code == 404
     assert fedikit_client.get("/system/media/aa/missing.png").status_code == 404
+
+
+def test_unconfirmed_or_suspended_accounts_cannot_sign_in(fedikit_app: Any, fedikit_client: Any) -> None:
+    from fedikit.core.db import db, utcnow
+
+    user = accounts.create_local_account("newbie", "newbie@example.com", "correct horse battery")
+    form = {"email": "newbie", "password": "correct horse battery", "csrf": csrf(fedikit_client)}
+    response = fedikit_client.post("/auth/sign_in", data=form)
+    assert response.status_code == 401 and "confirm your e-mail address" in response.text
+    user.confirmed_at = utcnow()
+    user.account.suspended_at = utcnow()
+    db.session.commit()
+    response = fedikit_client.post("/auth/sign_in", data={**form, "csrf": csrf(fedikit_client)})
+    assert response.status_code == 401 and "suspended" in response.text
+
+
+def test_form_token_that_is_not_ascii_is_refused(fedikit_client: Any, owner: Any) -> None:
+    csrf(fedikit_client)
+    response = fedikit_client.post("/auth/sign_in", data={"email": "owner", "password": "x", "csrf": "é"})
+    assert response.status_code == 422

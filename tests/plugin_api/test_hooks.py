@@ -32,7 +32,9 @@ def fedikit_config() -> dict[str, Any]:
 
 
 def person(username: str, **profile: Any) -> Account:
-    account = accounts.create_local_account(username, f"{username}@example.com", "correct horse battery").account
+    account = accounts.create_local_account(
+        username, f"{username}@example.com", "correct horse battery", confirmed=True
+    ).account
     if profile:
         accounts.update_profile(account, **profile)
     return account
@@ -343,6 +345,18 @@ def test_hook_timeline_admit(fedikit_app: Any) -> None:
         relationships.follow(human, bot)
         assert by_bot.id in {s.id for s in timelines.home(human)}  # other timelines untouched
     assert {call.kwargs["timeline"] for call in recorder.of("timeline_admit")} == {"public", "home"}
+
+
+def test_a_failing_timeline_policy_is_ignored(fedikit_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        @hookimpl
+        def timeline_admit(self, timeline: str, status: Any, viewer: Any) -> bool | None:
+            raise RuntimeError("policy bug")
+
+    status = statuses.post(person("alice"), "still shown")
+    with register_plugin(fedikit_app, Broken(), name="broken_policy"):
+        assert [s.id for s in timelines.public(None)] == [status.id]
+    assert "plugin 'broken_policy' failed answering timeline_admit" in caplog.text
 
 
 # ---------------------------------------------------------------- protocol: resolving remote things

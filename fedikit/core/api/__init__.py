@@ -10,7 +10,8 @@ def register_api(app: Flask) -> None:
 
     bp = Blueprint("api", __name__)
     for rule, methods, view in ROUTES:
-        endpoint = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
+        module = view.__module__.removeprefix("fedikit.core.api.").replace(".", "_")
+        endpoint = f"{module}_{view.__name__}"  # v1_statuses_show, v2_instance_show
         bp.add_url_rule(rule, endpoint, view, methods=methods, strict_slashes=False)
 
     app.register_blueprint(bp)

@@ -11,19 +11,20 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, g, request
+from flask import abort, request
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import AccessToken, Account, User
 from fedikit.core.oauth import scopes as scope_rules
 from fedikit.core.oauth import tokens
+from fedikit.core.services.accounts import sign_in_refusal
 
 LAST_USED_PRECISION = dt.timedelta(hours=1)
 
 
 def _token() -> AccessToken | None:
-    if "fedikit_token" in g:
-        return g.fedikit_token
+    if hasattr(request, "fedikit_token"):  # per request: an app context can outlive several requests
+        return request.fedikit_token
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     token = None
@@ -33,13 +34,13 @@ def _token() -> AccessToken | None:
             abort(401, "The access token is invalid")
         if token.user_id is not None:
             user = token.user
-            if user is None or user.disabled:
+            if user is None or sign_in_refusal(user) is not None:
                 abort(401, "The access token is invalid")
         now = utcnow()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             token.last_used_at = now  # written at most hourly: reads stay reads
             db.session.commit()
-    g.fedikit_token = token
+    request.fedikit_token = token
     return token
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from flask import abort, request
 from werkzeug.datastructures import MultiDict
 
-_TRUE = {"1", "true", "on", "yes", "t"}
-_FALSE = {"0", "false", "off", "no", "f", ""}
+from fedikit.core.config import FALSE_WORDS as _FALSE
+from fedikit.core.config import TRUE_WORDS as _TRUE
 
 
 def _flatten(prefix: str, value: Any, out: MultiDict) -> None:
@@ -96,7 +96,13 @@ def array(name: str) -> list[str]:
     return [str(v) for v in values if v is not None and str(v) != ""]
 
 
+MAX_ID = 2**63 - 1
+
+
 def ident(value: Any) -> int | None:
-    """A Mastodon id (a string of digits) as an int, or None when it is not one."""
+    """A Mastodon id (a string of digits that fits a signed 64-bit integer) as an int, else None."""
     text_value = str(value or "")
-    return int(text_value) if text_value.isdigit() and len(text_value) < 20 else None
+    if not (text_value.isascii() and text_value.isdigit()) or len(text_value) > 19:
+        return None
+    number = int(text_value)
+    return number if number <= MAX_ID else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fedikit.core.api.v1 import accounts, apps, statuses, timelines
+from fedikit.core.api.v1 import accounts, apps, instance, notifications, statuses, timelines
+from fedikit.core.api.v2 import instance as instance_v2
 
 ROUTES = [
     ("/api/v1/apps", ["POST"], apps.create),
@@ -14,6 +15,12 @@ ROUTES = [
     ("/api/v1/accounts/<id>/statuses", ["GET"], accounts.statuses),
     ("/api/v1/accounts/<id>/follow", ["POST"], accounts.follow),
     ("/api/v1/accounts/<id>/unfollow", ["POST"], accounts.unfollow),
+    ("/api/v1/accounts/<id>/block", ["POST"], accounts.block),
+    ("/api/v1/accounts/<id>/unblock", ["POST"], accounts.unblock),
+    ("/api/v1/accounts/<id>/mute", ["POST"], accounts.mute),
+    ("/api/v1/accounts/<id>/unmute", ["POST"], accounts.unmute),
+    ("/api/v1/accounts/<id>/followers", ["GET"], accounts.followers),
+    ("/api/v1/accounts/<id>/following", ["GET"], accounts.following),
     ("/api/v1/statuses", ["POST"], statuses.create),
     ("/api/v1/statuses/<id>", ["GET"], statuses.show),
     ("/api/v1/statuses/<id>", ["DELETE"], statuses.destroy),
@@ -22,6 +29,22 @@ ROUTES = [
     ("/api/v1/statuses/<id>/unfavourite", ["POST"], statuses.unfavourite),
     ("/api/v1/statuses/<id>/reblog", ["POST"], statuses.reblog),
     ("/api/v1/statuses/<id>/unreblog", ["POST"], statuses.unreblog),
+    ("/api/v1/statuses/<id>/bookmark", ["POST"], statuses.bookmark),
+    ("/api/v1/statuses/<id>/unbookmark", ["POST"], statuses.unbookmark),
+    ("/api/v1/statuses/<id>/favourited_by", ["GET"], statuses.favourited_by),
+    ("/api/v1/statuses/<id>/reblogged_by", ["GET"], statuses.reblogged_by),
     ("/api/v1/timelines/home", ["GET"], timelines.home),
     ("/api/v1/timelines/public", ["GET"], timelines.public),
+    ("/api/v1/timelines/tag/<hashtag>", ["GET"], timelines.tag),
+    ("/api/v1/notifications", ["GET"], notifications.index),
+    ("/api/v1/notifications/clear", ["POST"], notifications.clear),
+    ("/api/v1/notifications/<id>", ["GET"], notifications.show),
+    ("/api/v1/notifications/<id>/dismiss", ["POST"], notifications.dismiss),
+    ("/api/v1/instance", ["GET"], instance.show),
+    ("/api/v1/instance/rules", ["GET"], instance.rules),
+    ("/api/v1/instance/peers", ["GET"], instance.peers),
+    ("/api/v1/instance/activity", ["GET"], instance.activity),
+    ("/api/v1/custom_emojis", ["GET"], instance.custom_emojis),
+    ("/api/v1/preferences", ["GET"], instance.preferences),
+    ("/api/v2/instance", ["GET"], instance_v2.show),
 ]

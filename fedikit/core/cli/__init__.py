@@ -48,6 +48,7 @@ class FedikitGroup(click.Group):
 
 
 def _plugin_commands(ctx: click.Context, *, quiet: bool) -> click.Group | None:
+    """The commands plugins register; using one pushes an app context for the rest of the run."""
     root = ctx.find_root()
     cached = root.meta.get("fedikit.plugin_cli")
     if cached is not None:
@@ -60,33 +61,34 @@ def _plugin_commands(ctx: click.Context, *, quiet: bool) -> click.Group | None:
         raise click.ClickException(str(exc)) from None
     group = click.Group()
     app.extensions["fedikit"].pm.hook.register_commands(cli=group)
-    for name, command in list(group.commands.items()):
-        group.commands[name] = _in_app_context(app, command)
+    if not quiet:
+        root.with_resource(app.app_context())  # sub-commands of plugin groups run inside it too
     root.meta["fedikit.plugin_cli"] = group
     return group
 
 
-def _in_app_context(app: Any, command: click.Command) -> click.Command:
-    callback = command.callback
-    if callback is None:
-        return command
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        with app.app_context():
-            return callback(*args, **kwargs)
-
-    command.callback = run
-    return command
-
-
 def make_app(ctx: click.Context) -> Any:
-    """The app for this invocation (built once), honouring ``--env-file``."""
+    """The app for this invocation (built once), honouring ``--env-file``.
+
+    When the command finishes, queued background jobs are given time to run
+    (an in-process queue would otherwise die with the process) and the
+    backends are closed.
+    """
     root = ctx.find_root()
     if "fedikit.app" not in root.meta:
         from fedikit.core.app import create_app
 
-        root.meta["fedikit.app"] = create_app(env_file=root.params.get("env_file"))
+        app = create_app(env_file=root.params.get("env_file"))
+        root.meta["fedikit.app"] = app
+        root.call_on_close(lambda: _finish(app))
     return root.meta["fedikit.app"]
+
+
+def _finish(app: Any) -> None:
+    state = app.extensions["fedikit"]
+    if not state.queue.drain(60):
+        click.echo("fedikit: background jobs still running after 60 s; stopping them", err=True)
+    state.close()
 
 
 @click.group(cls=FedikitGroup)

@@ -24,6 +24,7 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import AccessToken, Application, AuthorizationCode, User
 from fedikit.core.oauth import scopes, tokens
+from fedikit.core.services.accounts import sign_in_refusal
 from fedikit.core.state import current
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -109,6 +110,8 @@ def _save_token(token: dict[str, Any], request: Any) -> None:
         token["access_token"],
         token.get("refresh_token"),
     )
+    if request.user is not None:  # a login through an app counts as signing in
+        request.user.last_sign_in_at, request.user.current_sign_in_at = request.user.current_sign_in_at, utcnow()
     db.session.commit()
     token["created_at"] = int(row.created_at.timestamp())  # Mastodon's token responses carry it
 
@@ -168,7 +171,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             user = current().hook.authenticate(identifier=username, password=password)
         except Reject:
             return None
-        return None if user is None or user.disabled else user
+        return None if user is None or sign_in_refusal(user) is not None else user
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):

@@ -41,7 +41,7 @@ def authorize():  # noqa: ANN201
         )
     check_csrf()
     approved = request.form.get("decision") == "approve"
-    response = server.create_authorization_response(grant_user=user if approved else None)
+    response = server.create_authorization_response(grant=grant, grant_user=user if approved else None)
     redirect_uri = grant.request.payload.redirect_uri or grant.client.get_default_redirect_uri()
     if redirect_uri == OOB and approved:
         code = parse_qs(urlsplit(response.headers["Location"]).query).get("code", [""])[0]

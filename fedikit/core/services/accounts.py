@@ -147,6 +147,19 @@ def update_profile(account: Account, **changes: Any) -> Account:
     return account
 
 
+def sign_in_refusal(user: User) -> str | None:
+    """Why ``user`` may not sign in (or get a token) right now; None when they may."""
+    if user.disabled:
+        return "Your login is currently disabled."
+    if user.account.suspended_at is not None:
+        return "Your account has been suspended."
+    if user.confirmed_at is None:
+        return "You have to confirm your e-mail address before continuing."
+    if not user.approved:
+        return "Your account is still waiting for approval."
+    return None
+
+
 def set_password(user: User, password: str) -> None:
     if len(password) < 8:
         raise ValidationError("password must be at least 8 characters")

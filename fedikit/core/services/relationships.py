@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.errors import Forbidden, ValidationError
@@ -20,6 +21,16 @@ def _pair(model: type, account: Account, target: Account):  # noqa: ANN202
 
 def _blocked_either_way(a: Account, b: Account) -> bool:
     return _pair(Block, a, b) is not None or _pair(Block, b, a) is not None
+
+
+def _committed() -> bool:
+    """Commit; False when a concurrent request stored the same relationship first (nothing changed)."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 def _count_follow(follower: Account, target: Account, delta: int) -> None:
@@ -53,14 +64,16 @@ def follow(
         )
         db.session.add(request)
         notify(target, "follow_request", account)
-        db.session.commit()
+        if not _committed():
+            return _pair(FollowRequest, account, target)
         state.emit("follow_requested", follower=account, target=target)
         return request
     relation = Follow(account_id=account.id, target_account_id=target.id, show_reblogs=reblogs, notify=notify_posts)
     db.session.add(relation)
     _count_follow(account, target, +1)
     notify(target, "follow", account)
-    db.session.commit()
+    if not _committed():
+        return _pair(Follow, account, target)
     timelines.after_follow(account, target)
     state.emit("follow_accepted", follower=account, target=target)
     return relation
@@ -137,7 +150,8 @@ def block(account: Account, target: Account) -> Block:
         )
     relation = Block(account_id=account.id, target_account_id=target.id)
     db.session.add(relation)
-    db.session.commit()
+    if not _committed():
+        return _pair(Block, account, target)
     for follower, followed in ended:
         timelines.after_unfollow(follower, followed)
     current().emit("blocked", account=account, target=target)

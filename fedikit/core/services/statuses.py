@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from fedikit.core import jobs
 from fedikit.core.content import render
@@ -14,6 +18,7 @@ from fedikit.core.errors import Forbidden, NotFound, ValidationError
 from fedikit.core.ids import next_id
 from fedikit.core.models import (
     Account,
+    Bookmark,
     Conversation,
     Favourite,
     MediaAttachment,
@@ -25,7 +30,7 @@ from fedikit.core.models import (
 from fedikit.core.services import timelines
 from fedikit.core.services.notifications import notify
 from fedikit.core.state import current
-from fedikit.core.visibility import can_see
+from fedikit.core.visibility import PUBLIC_VISIBILITIES, can_see
 from fedikit.plugin_api import PostDraft, Visibility
 
 MAX_MEDIA = 4
@@ -46,6 +51,18 @@ def _check_draft(draft: PostDraft) -> PostDraft:
         if rewritten is not None:
             draft = rewritten
     return draft
+
+
+LANGUAGE_RE = re.compile(r"\A[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8}){0,2}\Z")  # ISO 639 code, optional region
+MAX_TAG_LENGTH = 255
+
+
+def _language(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not LANGUAGE_RE.match(value) or len(value) > 16:
+        raise ValidationError(f"Validation failed: language {value!r} is not a language code")
+    return value
 
 
 def _visibility(value: str | Visibility) -> Visibility:
@@ -72,9 +89,18 @@ def _media(author: Account, media_ids: Sequence[int], status: Status | None = No
     return media
 
 
+def _accounts(ids: Sequence[int]) -> list[Account]:
+    """The accounts a renderer said it mentioned, in order; ids it made up are ignored."""
+    found = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
 def _tags(names: Sequence[str]) -> list[Tag]:
+    """Stored tags for these names, made where missing (over-long names are not tags)."""
     tags = []
     for name in names:
+        if len(name) > MAX_TAG_LENGTH:
+            continue
         lowered = name.lower()
         tag = db.session.scalar(select(Tag).where(Tag.name == lowered))
         if tag is None:
@@ -84,7 +110,22 @@ def _tags(names: Sequence[str]) -> list[Tag]:
     return tags
 
 
-def post(
+def post(author: Account, text: str, **options: Any) -> Status:
+    """A new local status. Raises ValidationError, NotFound (unseen reply target) or Reject.
+
+    Options: ``spoiler_text``, ``sensitive``, ``visibility``, ``language``,
+    ``in_reply_to``, ``media_ids``, ``application_id``. Storing is retried
+    once when a concurrent post took a unique value first (a new hashtag, or
+    an id drawn in the same millisecond by another process).
+    """
+    try:
+        return _post(author, text, **options)
+    except IntegrityError:
+        db.session.rollback()
+        return _post(author, text, **options)
+
+
+def _post(
     author: Account,
     text: str,
     *,
@@ -96,7 +137,6 @@ def post(
     media_ids: Sequence[int] = (),
     application_id: int | None = None,
 ) -> Status:
-    """A new local status. Raises ValidationError, NotFound (unseen reply target) or Reject."""
     if in_reply_to is not None and not can_see(author, in_reply_to):
         raise NotFound("Record not found")
     draft = _check_draft(
@@ -106,11 +146,12 @@ def post(
             spoiler_text=spoiler_text or "",
             sensitive=bool(sensitive or spoiler_text),
             visibility=_visibility(visibility),
-            language=language,
+            language=_language(language),
             media_ids=tuple(int(m) for m in media_ids),
             in_reply_to_id=in_reply_to.id if in_reply_to else None,
         )
     )
+    media = _media(author, draft.media_ids)  # validated before anything is added to the session
     rendered = render(author, draft.text)
     status_id = next_id()
     base = current().config["BASE_URL"]
@@ -139,10 +180,9 @@ def post(
         application_id=application_id,
     )
     db.session.add(status)
-    status.media_attachments = _media(author, draft.media_ids)
+    status.media_attachments = media
     status.tags = _tags(rendered.tags)
-    mentioned = [db.session.get(Account, account_id) for account_id in rendered.mentioned_account_ids]
-    status.mentions = [Mention(account=account) for account in mentioned if account is not None]
+    status.mentions = [Mention(account=account) for account in _accounts(rendered.mentioned_account_ids)]
     author.statuses_count = Account.statuses_count + 1
     author.last_status_at = utcnow()
     if in_reply_to is not None:
@@ -179,7 +219,7 @@ def edit(
             spoiler_text=spoiler_text or "",
             sensitive=bool(sensitive or spoiler_text),
             visibility=Visibility(status.visibility),
-            language=language or status.language,
+            language=_language(language) or status.language,
             media_ids=tuple(media_ids),
             in_reply_to_id=status.in_reply_to_id,
         )
@@ -196,9 +236,8 @@ def edit(
     status.media_attachments = media
     status.tags = _tags(rendered.tags)
     known = {m.account_id for m in status.mentions}
-    for account_id in rendered.mentioned_account_ids:
-        if account_id not in known:
-            account = db.session.get(Account, account_id)
+    for account in _accounts(rendered.mentioned_account_ids):
+        if account.id not in known:
             status.mentions.append(Mention(account=account))
             notify(account, "mention", editor, status)
     status.edited_at = utcnow()
@@ -242,7 +281,7 @@ def _remove(status: Status) -> Status:
     reblogs = list(db.session.scalars(select(Status).where(Status.reblog_of_id == status.id)))
     reblog_feeds = {r.id: timelines.feeds_for(r) if state.feeds.precomputed else [] for r in reblogs}
     _load_for_detach(status, *reblogs)
-    status.account.statuses_count = _decrement(Account.statuses_count)
+    lost = Counter([status.account_id, *(r.account_id for r in reblogs)])  # a self-boost counts twice
     if status.in_reply_to_id is not None:
         parent = db.session.get(Status, status.in_reply_to_id)
         if parent is not None:
@@ -252,9 +291,14 @@ def _remove(status: Status) -> Status:
         if original is not None:
             original.reblogs_count = _decrement(Status.reblogs_count)
     for reblog in reblogs:
-        reblog.account.statuses_count = _decrement(Account.statuses_count)
         db.session.delete(reblog)
     db.session.delete(status)
+    for account_id, count in lost.items():
+        db.session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(statuses_count=_decrement(Account.statuses_count, count))
+        )
     db.session.commit()
     # Boosts of a deleted status go with it; peers drop them when they get the delete.
     for reblog in reblogs:
@@ -263,10 +307,10 @@ def _remove(status: Status) -> Status:
     return status
 
 
-def _decrement(column: Any) -> Any:
-    """``column - 1``, never below zero, in SQL (so concurrent changes are not lost)."""
+def _decrement(column: Any, by: int = 1) -> Any:
+    """``column - by``, never below zero, in SQL (so concurrent changes are not lost)."""
     greatest = func.max if db.engine.dialect.name == "sqlite" else func.greatest
-    return greatest(column - 1, 0)
+    return greatest(column - by, 0)
 
 
 def _load_for_detach(*statuses: Status) -> None:
@@ -283,7 +327,7 @@ def reblog(account: Account, status: Status, *, visibility: str | Visibility = V
     if not can_see(account, status):
         raise NotFound("Record not found")
     own_private = status.visibility == Visibility.PRIVATE.value and status.account_id == account.id
-    if status.visibility not in (Visibility.PUBLIC.value, Visibility.UNLISTED.value) and not own_private:
+    if status.visibility not in PUBLIC_VISIBILITIES and not own_private:
         raise Forbidden("This action is not allowed")
     existing = db.session.scalar(
         select(Status).where(Status.account_id == account.id, Status.reblog_of_id == status.id)
@@ -307,7 +351,13 @@ def reblog(account: Account, status: Status, *, visibility: str | Visibility = V
     status.reblogs_count = Status.reblogs_count + 1
     account.statuses_count = Account.statuses_count + 1
     notify(status.account, "reblog", account, status)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a double tap: the other request stored it first
+        db.session.rollback()
+        return db.session.scalar(
+            select(Status).where(Status.account_id == account.id, Status.reblog_of_id == status.id)
+        )
     timelines.distribute(boost)
     current().emit("reblogged", reblog=boost)
     return boost
@@ -335,7 +385,13 @@ def favourite(account: Account, status: Status) -> Favourite:
     db.session.add(fav)
     status.favourites_count = Status.favourites_count + 1
     notify(status.account, "favourite", account, status)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a double tap: the other request stored it first
+        db.session.rollback()
+        return db.session.scalar(
+            select(Favourite).where(Favourite.account_id == account.id, Favourite.status_id == status.id)
+        )
     current().emit("favourited", account=account, status=status)
     return fav
 
@@ -351,3 +407,19 @@ def unfavourite(account: Account, status: Status) -> bool:
     db.session.commit()
     current().emit("unfavourited", account=account, status=status)
     return True
+
+
+def bookmark(account: Account, status: Status) -> None:
+    """Keep ``status`` in ``account``'s bookmarks (private: no event, nothing federated)."""
+    if not can_see(account, status):
+        raise NotFound("Record not found")
+    db.session.add(Bookmark(account_id=account.id, status_id=status.id))
+    try:
+        db.session.commit()
+    except IntegrityError:  # already bookmarked
+        db.session.rollback()
+
+
+def unbookmark(account: Account, status: Status) -> None:
+    db.session.execute(sql_delete(Bookmark).where(Bookmark.account_id == account.id, Bookmark.status_id == status.id))
+    db.session.commit()

@@ -11,19 +11,22 @@ computed from SQL needs none of that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from fedikit.core import jobs
 from fedikit.core.db import db
-from fedikit.core.models import Account, Follow, ListAccount, Status
+from fedikit.core.models import Account, Follow, ListAccount, MediaAttachment, Status, Tag, status_tags
 from fedikit.core.models import List as AccountList
 from fedikit.core.pagination import newest_first, paginate
+from fedikit.core.plugins import collect
 from fedikit.core.sanitize import plain_text
 from fedikit.core.state import current
 from fedikit.core.visibility import audience, hidden_by, visible_to
-from fedikit.plugin_api import Visibility
+from fedikit.plugin_api import NotFound, Visibility
 
 MERGE_LIMIT = 100  # statuses merged into a home feed when a follow starts (Mastodon: MAX_ITEMS / 4)
 
@@ -34,6 +37,10 @@ def home(viewer: Account, **page: Any) -> list[Status]:
 
 
 def list_timeline(viewer: Account, list_id: int, **page: Any) -> list[Status]:
+    """A list's timeline; only its owner may read it (anyone else: NotFound)."""
+    owned = db.session.get(AccountList, list_id)
+    if owned is None or owned.account_id != viewer.id:
+        raise NotFound("Record not found")
     ids = current().feeds.ids(f"list:{list_id}", **page)
     return _load(ids, viewer, f"list:{list_id}")
 
@@ -53,33 +60,116 @@ def public(viewer: Account | None, *, local: bool = False, remote: bool = False,
     return _load(ids, viewer, "public:local" if local else "public")
 
 
+def tag(
+    viewer: Account | None,
+    name: str,
+    *,
+    any_of: Sequence[str] = (),
+    all_of: Sequence[str] = (),
+    none_of: Sequence[str] = (),
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+    **page: Any,
+) -> list[Status]:
+    """Public statuses with hashtag ``name`` (or any of ``any_of``), all of ``all_of``, none of ``none_of``."""
+
+    def tagged(names: Sequence[str]) -> Any:
+        lowered = [n.lower().lstrip("#") for n in names]
+        return exists().where(
+            status_tags.c.status_id == Status.id, status_tags.c.tag_id == Tag.id, Tag.name.in_(lowered)
+        )
+
+    query = select(Status.id).where(
+        Status.visibility == Visibility.PUBLIC.value,
+        Status.reblog_of_id.is_(None),
+        tagged([name, *any_of]),
+        visible_to(viewer),
+        ~hidden_by(viewer),
+    )
+    for required in all_of:
+        query = query.where(tagged([required]))
+    if none_of:
+        query = query.where(~tagged(none_of))
+    if local:
+        query = query.where(Status.local.is_(True))
+    elif remote:
+        query = query.where(Status.local.is_(False))
+    if only_media:
+        query = query.where(exists().where(MediaAttachment.status_id == Status.id))
+    ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page.get("min_id"))
+    return _load(ids, viewer, f"tag:{name.lower()}")
+
+
 def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]:
     if not ids:
         return []
     rows = db.session.scalars(select(Status).where(Status.id.in_(ids), visible_to(viewer), ~hidden_by(viewer)))
     by_id = {status.id: status for status in rows}
-    hook = current().hook.timeline_admit
+    pm = current().pm
     out = []
     for id_ in ids:
         status = by_id.get(id_)
         if status is None:
             continue
-        if any(answer is False for answer in hook(timeline=timeline, status=status, viewer=viewer)):
+        if any(
+            answer is False for answer in collect(pm, "timeline_admit", timeline=timeline, status=status, viewer=viewer)
+        ):
             continue
         out.append(status)
     return out
+
+
+# ---------------------------------------------------------------- what belongs in a feed
+
+
+def home_statuses(owner: Account) -> Select[tuple[int]]:
+    """Ids of the statuses that belong in ``owner``'s home feed: the one definition.
+
+    Their own statuses and those of accounts they follow, as visibility
+    allows; boosts only from follows that show boosts, and never boosts of
+    the owner's own statuses. Feeds computed on read page through this; the
+    fan-out to precomputed feeds (:func:`feeds_for`) follows the same rules.
+    """
+    followed = select(Follow.target_account_id).where(Follow.account_id == owner.id)
+    no_reblogs_from = select(Follow.target_account_id).where(
+        Follow.account_id == owner.id, Follow.show_reblogs.is_(False)
+    )
+    original = aliased(Status)
+    own_boosted = exists().where(original.id == Status.reblog_of_id, original.account_id == owner.id)
+    return select(Status.id).where(
+        or_(Status.account_id == owner.id, Status.account_id.in_(followed)),
+        or_(Status.reblog_of_id.is_(None), and_(Status.account_id.not_in(no_reblogs_from), ~own_boosted)),
+        visible_to(owner),
+        ~hidden_by(owner),
+    )
+
+
+def list_statuses(feed_list: AccountList) -> Select[tuple[int]]:
+    """Ids of the statuses that belong in a list's feed: its members', as its owner may see them."""
+    owner = db.session.get(Account, feed_list.account_id)
+    members = select(ListAccount.account_id).where(ListAccount.list_id == feed_list.id)
+    return select(Status.id).where(Status.account_id.in_(members), visible_to(owner), ~hidden_by(owner))
 
 
 # ---------------------------------------------------------------- feed upkeep
 
 
 def feeds_for(status: Status) -> list[str]:
-    """Home and list feeds a status belongs in: its local audience's, and the author's own."""
-    local_audience = audience(status).where(Account.domain.is_(None))
+    """Home and list feeds a status belongs in.
+
+    Homes: the author's, and those of local followers in its audience (a
+    mention alone does not put a status in a home feed: it notifies). The
+    same rule as sql_feeds computes on read, which the feed conformance
+    suite pins.
+    """
+    local_followers = select(Follow.account_id).where(Follow.target_account_id == status.account_id)
+    local_audience = audience(status).where(Account.domain.is_(None), Account.id.in_(local_followers))
     owner_ids = set(db.session.scalars(local_audience.with_only_columns(Account.id)))
     if status.account.local:
         owner_ids.add(status.account_id)
     if status.reblog_of_id is not None:
+        owner_ids.discard(status.reblog.account_id)  # nobody sees boosts of their own posts at home
         hide_reblogs = select(Follow.account_id).where(
             Follow.target_account_id == status.account_id, Follow.show_reblogs.is_(False)
         )
@@ -130,22 +220,14 @@ def fan_out_job(status_id: int) -> None:
         current().feeds.add(feeds_for(status), status.id)
 
 
-def _statuses_of(target_account_id: int, viewer: Account) -> list[int]:
-    query = (
-        select(Status.id)
-        .where(Status.account_id == target_account_id, visible_to(viewer))
-        .order_by(Status.id.desc())
-        .limit(MERGE_LIMIT)
-    )
-    return list(db.session.scalars(query))
-
-
 def merge_into_home_job(account_id: int, target_account_id: int) -> None:
-    viewer = db.session.get(Account, account_id)
-    if viewer is None:
+    """A new followee's latest statuses, as far as they belong in the follower's home."""
+    owner = db.session.get(Account, account_id)
+    if owner is None:
         return
+    query = home_statuses(owner).where(Status.account_id == target_account_id)
     feeds = current().feeds
-    for status_id in _statuses_of(target_account_id, viewer):
+    for status_id in db.session.scalars(query.order_by(Status.id.desc()).limit(MERGE_LIMIT)):
         feeds.add([f"home:{account_id}"], status_id)
 
 

@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 def config_defaults() -> Mapping[str, Any] | None:
     """Default values for configuration keys the plugin reads.
 
-    When: first thing in ``create_app()``, before the environment and the env
-    file are read.
+    When: in ``create_app()``, right after plugins are loaded and before the
+    configuration is validated.
 
-    Semantics: all run. The mappings are merged; a value set in the
-    environment, the env file or the ``config`` passed to ``create_app``
-    overrides a default. Two plugins giving different defaults for one key is a
-    startup error.
+    Semantics: all run. The mappings are merged and sit below every other
+    source: a value set in the environment, the env file or the ``config``
+    passed to ``create_app`` wins over a default. Two plugins giving different
+    defaults for one key is a startup error.
 
     Arguments: none.
 
@@ -43,7 +43,7 @@ def validate_config(config: Mapping[str, Any]) -> None:
     Semantics: all run; the first :class:`StartupError` stops startup with its
     message.
 
-    Arguments: ``config``, the read-only merged configuration.
+    Arguments: ``config``, the merged configuration (a read-only mapping).
 
     Returns: nothing; raise ``StartupError("VARIABLE: what is wrong")``.
 
@@ -112,9 +112,10 @@ def register_jobs() -> Mapping[str, Callable[..., None]] | None:
     When: in ``create_app()``, before backends are built.
 
     Semantics: all run; the mappings are merged, and two plugins naming the same
-    job is a startup error. Core enqueues with ``enqueue(name, **args)``; the
-    chosen queue backend runs the handler in an app context with those
-    keyword arguments, retrying it when it raises.
+    job is a startup error. Core enqueues with ``enqueue(name, **args)`` (JSON
+    values only; a job queued inside a transaction with uncommitted writes is
+    sent when it commits); the chosen queue backend runs the handler in an app
+    context with those keyword arguments, retrying it when it raises.
 
     Arguments: none.
 

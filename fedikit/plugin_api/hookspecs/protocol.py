@@ -47,10 +47,12 @@ def status_updated(status: StatusRecord) -> None:
 
 @hookspec
 def status_deleted(status: StatusRecord) -> None:
-    """A status (or a reblog) was deleted.
+    """A status was deleted by its author.
 
     When: after the row is removed; ``status`` is a detached copy whose
-    attributes can still be read.
+    attributes can still be read. Boosts of it are removed with it and fire
+    nothing (peers drop them when they get the delete); undoing a boost fires
+    ``unreblogged``.
 
     Semantics: all run, failures isolated.
 
@@ -64,7 +66,10 @@ def status_deleted(status: StatusRecord) -> None:
 
 @hookspec
 def follow_requested(follower: AccountRecord, target: AccountRecord) -> None:
-    """``follower`` asked to follow a locked ``target``; the request awaits approval.
+    """``follower`` asked to follow ``target``; the request awaits approval.
+
+    That is the case for a locked local account and for every remote account
+    (whose server answers with an Accept or a Reject).
 
     When: after the follow request is stored.
 

@@ -16,7 +16,8 @@ def timeline_admit(timeline: str, status: StatusRecord, viewer: AccountRecord | 
     Semantics: all run; any ``False`` hides the status.
 
     Arguments: ``timeline`` (``home``, ``list:<id>``, ``public``,
-    ``public:local``); ``status``; ``viewer``, or None for anonymous readers.
+    ``public:local``, ``tag:<name>``); ``status``; ``viewer``, or None for
+    anonymous readers.
 
     Returns: False to hide, True or None to let it through.
 

@@ -8,6 +8,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from fedikit.plugin_api import Job, retry_delay
@@ -35,7 +36,7 @@ class InlineQueue:
         self._running = 0
         self._threads: list[threading.Thread] = []
         self._closed = False
-        self.failed: list[tuple[Job, BaseException]] = []  # jobs that used up their tries, newest last
+        self.failed: deque[tuple[Job, BaseException]] = deque(maxlen=100)  # the latest jobs that used up their tries
 
     def enqueue(self, job: Job, *, delay: float = 0.0) -> str:
         job.id = job.id or secrets.token_hex(8)

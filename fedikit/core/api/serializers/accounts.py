@@ -66,7 +66,7 @@ def credential_account(user: User) -> dict[str, Any]:
     data["source"] = {
         "privacy": settings.get("default_privacy", "public"),
         "sensitive": bool(settings.get("default_sensitive", False)),
-        "language": settings.get("default_language") or "",
+        "language": settings.get("default_language") or None,
         "note": a.note_source,
         "fields": [{"name": f["name"], "value": f["value"], "verified_at": None} for f in a.fields or []],
         "follow_requests_count": _pending_requests(a),

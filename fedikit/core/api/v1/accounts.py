@@ -86,3 +86,59 @@ def unfollow(id: str):  # noqa: ANN201, A002
     viewer = current_account()
     relationship_service.unfollow(viewer, target)
     return jsonify(entities.relationships(viewer, [target])[0])
+
+
+def _relationship_after(action):  # noqa: ANN001, ANN202
+    def view(id: str):  # noqa: ANN202, A002
+        target = account_or_404(id)
+        viewer = current_account()
+        action(viewer, target)
+        return jsonify(entities.relationships(viewer, [target])[0])
+
+    return view
+
+
+block = scoped("write:blocks", "follow")(_relationship_after(relationship_service.block))
+block.__name__ = "block"
+unblock = scoped("write:blocks", "follow")(_relationship_after(relationship_service.unblock))
+unblock.__name__ = "unblock"
+unmute = scoped("write:mutes", "follow")(_relationship_after(relationship_service.unmute))
+unmute.__name__ = "unmute"
+
+
+@scoped("write:mutes", "follow")
+def mute(id: str):  # noqa: ANN201, A002
+    target = account_or_404(id)
+    viewer = current_account()
+    relationship_service.mute(
+        viewer, target, notifications=params.boolean("notifications", True), duration=params.integer("duration", 0) or 0
+    )
+    return jsonify(entities.relationships(viewer, [target])[0])
+
+
+def _follow_list(id: str, *, followers: bool):  # noqa: ANN202, A002
+    from fedikit.core.models import Follow
+
+    target = account_or_404(id)
+    page = pagination.page(default=40, maximum=80)
+    if followers:
+        query = select(Follow).where(Follow.target_account_id == target.id)
+        other = Follow.account_id
+    else:
+        query = select(Follow).where(Follow.account_id == target.id)
+        other = Follow.target_account_id
+    query = query.join(Account, Account.id == other).where(Account.suspended_at.is_(None))
+    rows = newest_first(list(db.session.scalars(paginate(query, Follow.id, **page))), min_id=page["min_id"])
+    ids = [r.account_id if followers else r.target_account_id for r in rows]
+    found = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids)))}
+    return jsonify([entities.account(found[i]) for i in ids]), 200, pagination.link_header([r.id for r in rows])
+
+
+@scoped("read:accounts", public=True)
+def followers(id: str):  # noqa: ANN201, A002
+    return _follow_list(id, followers=True)
+
+
+@scoped("read:accounts", public=True)
+def following(id: str):  # noqa: ANN201, A002
+    return _follow_list(id, followers=False)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, jsonify
 from sqlalchemy import select
 
-from fedikit.core.api import params
+from fedikit.core.api import pagination, params
 from fedikit.core.api.auth import current_account, current_token, scoped
 from fedikit.core.api.lookup import status_or_404
+from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.api.serializers.statuses import status as status_entity
 from fedikit.core.api.serializers.statuses import statuses as status_entities
 from fedikit.core.db import db
-from fedikit.core.models import Status
+from fedikit.core.models import Account, Favourite, Status
+from fedikit.core.pagination import newest_first, paginate
 from fedikit.core.services import statuses as service
 from fedikit.core.visibility import visible_to
 
@@ -127,3 +131,46 @@ def unreblog(id: str):  # noqa: ANN201, A002
         status = db.session.get(Status, status.reblog_of_id)
     service.unreblog(viewer, status)
     return jsonify(status_entity(viewer, status))
+
+
+@scoped("write:bookmarks")
+def bookmark(id: str):  # noqa: ANN201, A002
+    viewer = current_account()
+    status = status_or_404(id, viewer)
+    service.bookmark(viewer, status)
+    return jsonify(status_entity(viewer, status))
+
+
+@scoped("write:bookmarks")
+def unbookmark(id: str):  # noqa: ANN201, A002
+    viewer = current_account()
+    status = status_or_404(id, viewer)
+    service.unbookmark(viewer, status)
+    return jsonify(status_entity(viewer, status))
+
+
+def _who(id: str, model: type, column: Any):  # noqa: ANN202, A002
+    """Accounts that favourited or boosted a status the viewer can see, newest first, paginated."""
+    viewer = current_account()
+    status = status_or_404(id, viewer)
+    page = pagination.page(default=40, maximum=80)
+    query = select(model).where(column == status.id)
+    if model is Status:
+        query = query.where(visible_to(viewer))
+    rows = newest_first(list(db.session.scalars(paginate(query, model.id, **page))), min_id=page["min_id"])
+    ids = [r.account_id for r in rows]
+    found = {
+        a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids), Account.suspended_at.is_(None)))
+    }
+    body = [account_entity(found[i]) for i in ids if i in found]
+    return jsonify(body), 200, pagination.link_header([r.id for r in rows])
+
+
+@scoped("read:accounts", public=True)
+def favourited_by(id: str):  # noqa: ANN201, A002
+    return _who(id, Favourite, Favourite.status_id)
+
+
+@scoped("read:accounts", public=True)
+def reblogged_by(id: str):  # noqa: ANN201, A002
+    return _who(id, Status, Status.reblog_of_id)

@@ -22,3 +22,20 @@ def public():  # noqa: ANN201
     viewer = current_account()
     page = service.public(viewer, local=params.boolean("local"), remote=params.boolean("remote"), **pagination.page())
     return jsonify(status_entities(viewer, page)), 200, pagination.link_header([s.id for s in page])
+
+
+@scoped("read:statuses", public=True)
+def tag(hashtag: str):  # noqa: ANN201
+    viewer = current_account()
+    page = service.tag(
+        viewer,
+        hashtag,
+        any_of=params.array("any"),
+        all_of=params.array("all"),
+        none_of=params.array("none"),
+        local=params.boolean("local"),
+        remote=params.boolean("remote"),
+        only_media=params.boolean("only_media"),
+        **pagination.page(),
+    )
+    return jsonify(status_entities(viewer, page)), 200, pagination.link_header([s.id for s in page])
