@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response, request
 
 
 def register_api(app: Flask) -> None:
@@ -15,3 +15,20 @@ def register_api(app: Flask) -> None:
         bp.add_url_rule(rule, endpoint, view, methods=methods, strict_slashes=False)
 
     app.register_blueprint(bp)
+    app.after_request(_cors)
+
+
+CORS_PATHS = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
+
+
+def _cors(response: Response) -> Response:
+    """Browser clients on other origins may call the API with a bearer token (no cookies), as Mastodon allows."""
+    if request.path.startswith(CORS_PATHS):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key, Accept"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "Link, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+        )
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from fedikit.core.api.v1 import accounts, apps, instance, notifications, statuses, timelines
+from fedikit.core.api.v1 import (
+    accounts,
+    apps,
+    discovery,
+    follow_requests,
+    instance,
+    notifications,
+    saved,
+    statuses,
+    timelines,
+)
 from fedikit.core.api.v2 import instance as instance_v2
+from fedikit.core.api.v2 import search
 
 ROUTES = [
     ("/api/v1/apps", ["POST"], apps.create),
@@ -47,4 +58,25 @@ ROUTES = [
     ("/api/v1/custom_emojis", ["GET"], instance.custom_emojis),
     ("/api/v1/preferences", ["GET"], instance.preferences),
     ("/api/v2/instance", ["GET"], instance_v2.show),
+    # -- media (v1 and v2)
+    # -- lists, filters, markers
+    # -- polls, edits, pins, conversation mutes, scheduled statuses
+    # -- search, relationships lists, follow requests, domain blocks, tags
+    ("/api/v2/search", ["GET"], search.search),
+    ("/api/v1/accounts/update_credentials", ["PATCH"], accounts.update_credentials),
+    ("/api/v1/accounts/familiar_followers", ["GET"], accounts.familiar_followers),
+    ("/api/v1/follow_requests", ["GET"], follow_requests.index),
+    ("/api/v1/follow_requests/<id>/authorize", ["POST"], follow_requests.authorize),
+    ("/api/v1/follow_requests/<id>/reject", ["POST"], follow_requests.reject),
+    ("/api/v1/blocks", ["GET"], saved.blocks),
+    ("/api/v1/mutes", ["GET"], saved.mutes),
+    ("/api/v1/favourites", ["GET"], saved.favourites),
+    ("/api/v1/bookmarks", ["GET"], saved.bookmarks),
+    ("/api/v1/domain_blocks", ["GET"], saved.domain_blocks),
+    ("/api/v1/domain_blocks", ["POST"], saved.block_domain),
+    ("/api/v1/domain_blocks", ["DELETE"], saved.unblock_domain),
+    ("/api/v2/suggestions", ["GET"], discovery.suggestions),
+    ("/api/v1/trends/tags", ["GET"], discovery.trends),
+    ("/api/v1/trends/statuses", ["GET"], discovery.trends),
+    ("/api/v1/trends/links", ["GET"], discovery.trends),
 ]

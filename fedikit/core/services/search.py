@@ -35,17 +35,17 @@ def accounts(query: str, *, limit: int = 40, offset: int = 0) -> list[Account]:
     return [found[i] for i in ids if i in found]
 
 
-def resolve_url(url: str, viewer: Account | None = None) -> Any:
-    """The stored status or account at ``url``, else what ``resolve_object`` fetches; None if neither.
+def resolve_url(url: str, viewer: Account | None = None, *, fetch: bool = True) -> Any:
+    """The stored status or account at ``url``, else (with ``fetch``) what ``resolve_object`` fetches.
 
-    A status comes back only when ``viewer`` may see it.
+    None if neither; a status comes back only when ``viewer`` may see it.
     """
     status = db.session.scalar(select(Status).where(or_(Status.uri == url, Status.url == url)).limit(1))
     if status is None:
         account = db.session.scalar(select(Account).where(or_(Account.uri == url, Account.url == url)).limit(1))
         if account is not None:
             return account
-        found = current().hook.resolve_object(url=url)
+        found = current().hook.resolve_object(url=url) if fetch else None
         if not isinstance(found, Status):
             return found
         status = found

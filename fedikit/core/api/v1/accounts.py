@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, jsonify
 from sqlalchemy import exists, select
 
@@ -142,3 +144,82 @@ def followers(id: str):  # noqa: ANN201, A002
 @scoped("read:accounts", public=True)
 def following(id: str):  # noqa: ANN201, A002
     return _follow_list(id, followers=False)
+
+
+PRIVACY = ("public", "unlisted", "private")
+
+
+@scoped("write:accounts")
+def update_credentials():  # noqa: ANN201
+    """Profile fields and posting defaults; attributes that are not sent stay as they are."""
+    user = current_user()
+    account = user.account
+    changes: dict[str, Any] = {}
+    for name in ("display_name", "note"):
+        if params.text(name) is not None:
+            changes[name] = params.text(name)
+    for name in ("locked", "bot", "discoverable", "indexable"):
+        if params.fields().get(name) is not None:
+            changes[name] = params.boolean(name)
+    fields = _fields_attributes()
+    if fields is not None:
+        changes["fields"] = fields
+    if changes:
+        account_service.update_profile(account, **changes)
+    settings = dict(user.settings or {})
+    privacy = params.text("source[privacy]")
+    if privacy is not None:
+        if privacy not in PRIVACY:
+            abort(422, "Validation failed: Default privacy is not included in the list")
+        settings["default_privacy"] = privacy
+    if params.fields().get("source[sensitive]") is not None:
+        settings["default_sensitive"] = params.boolean("source[sensitive]")
+    language = params.text("source[language]")
+    if language is not None:
+        settings["default_language"] = language or None
+    if settings != (user.settings or {}):
+        user.settings = settings
+        db.session.commit()
+    return jsonify(entities.credential_account(user))
+
+
+def _fields_attributes() -> list[dict[str, str]] | None:
+    """``fields_attributes[0][name]=…`` (form) or ``fields_attributes[][name]`` (JSON array), in order."""
+    data = params.fields()
+    indexed: dict[str, dict[str, str]] = {}
+    for key in data:
+        if not key.startswith("fields_attributes["):
+            continue
+        parts = key[len("fields_attributes") :].strip("[]").split("][")
+        if len(parts) == 2:
+            indexed.setdefault(parts[0], {})[parts[1]] = str(data.get(key))
+    listed = data.getlist("fields_attributes[][name]")
+    if listed:
+        values = data.getlist("fields_attributes[][value]")
+        return [{"name": n, "value": v} for n, v in zip(listed, values, strict=False) if n or v]
+    if not indexed:
+        return None
+    ordered = [indexed[k] for k in sorted(indexed, key=lambda k: int(k) if k.isdigit() else 0)]
+    return [
+        {"name": f.get("name", ""), "value": f.get("value", "")} for f in ordered if f.get("name") or f.get("value")
+    ]
+
+
+@scoped("read:follows")
+def familiar_followers():  # noqa: ANN201
+    """For each account: the viewer's follows who also follow it."""
+    from fedikit.core.models import Follow
+
+    viewer = current_account()
+    ids = [i for i in (params.ident(v) for v in params.array("id")) if i is not None][:100]
+    out = []
+    for target_id in ids:
+        mine = select(Follow.target_account_id).where(Follow.account_id == viewer.id)
+        follower_ids = select(Follow.account_id).where(
+            Follow.target_account_id == target_id, Follow.account_id.in_(mine)
+        )
+        accounts = db.session.scalars(
+            select(Account).where(Account.id.in_(follower_ids), Account.suspended_at.is_(None)).limit(40)
+        )
+        out.append({"id": str(target_id), "accounts": [entities.account(a) for a in accounts]})
+    return jsonify(out)
