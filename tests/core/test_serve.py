@@ -75,3 +75,37 @@ def test_serve_refuses_a_broken_config(env: dict[str, str]) -> None:
     result = fedikit("serve", env={**env, "QUEUE_BACKEND": "nosuch"}, timeout=30)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("Error: QUEUE_BACKEND=nosuch")
+
+
+def test_serve_tls_with_a_self_signed_certificate(env: dict[str, str]) -> None:
+    import ssl
+
+    assert fedikit("db", "upgrade", env=env).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fedikit", "serve", "--tls", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/health", timeout=2, context=context) as response:
+                    assert response.read() == b"OK"
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        certificate = ssl.get_server_certificate(("127.0.0.1", port))
+        assert "BEGIN CERTIFICATE" in certificate
+        cert_file = Path(env["FEDIKIT_DATA_DIR"]) / "tls" / "self-signed.crt"
+        assert cert_file.read_text().strip() == certificate.strip()  # made once, kept for the next start
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -15,7 +15,8 @@ from fedikit.plugin_api import StartupError
 @click.option("--port", default=3000, show_default=True, type=int)
 @click.option("--workers", default=None, type=int, help="Processes (default: WEB_CONCURRENCY).")
 @click.option("--threads", default=None, type=int, help="Threads per process (default: MAX_THREADS).")
-def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+@click.option("--tls", is_flag=True, help="Serve https with a self-signed certificate made on first use.")
+def serve(host: str, port: int, workers: int | None, threads: int | None, tls: bool) -> None:
     """Serve the instance over HTTP."""
     from gunicorn.app.base import BaseApplication
 
@@ -44,6 +45,13 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
         "graceful_timeout": 20,
         "keepalive": 20,
     }
+    scheme = "http"
+    if tls:
+        from fedikit.core.cli.tls import self_signed
+
+        certfile, keyfile = self_signed(app.config["FEDIKIT_DATA_DIR"], app.config["LOCAL_DOMAIN"].split(":")[0])
+        options.update(certfile=str(certfile), keyfile=str(keyfile))
+        scheme = "https"
     if options["workers"] > 1 and not app.extensions["fedikit"].streaming.cross_process:
         raise click.ClickException("--workers > 1 needs a cross-process STREAMING_BACKEND")
 
@@ -57,5 +65,5 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
         def load(self) -> Any:
             return app
 
-    click.echo(f"Serving {app.config['LOCAL_DOMAIN']} on http://{host}:{port}", err=True)
+    click.echo(f"Serving {app.config['LOCAL_DOMAIN']} on {scheme}://{host}:{port}", err=True)
     Server().run()
