@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "S3_ENABLED": "false",
     "ES_ENABLED": "false",
     "ALLOWED_PRIVATE_ADDRESSES": "",
+    "TRUSTED_PROXY_IP": "127.0.0.1/8,::1/128",  # a proxy on this machine may say who the caller is
     "SINGLE_USER_MODE": "false",
     "WEB_CONCURRENCY": "1",
     "MAX_THREADS": "5",
@@ -135,7 +136,8 @@ def finish(raw: dict[str, Any]) -> dict[str, Any]:
     redis_url = _redis_url(config)
     if redis_url:
         config["REDIS_URL"] = redis_url
-    config["ALLOWED_PRIVATE_ADDRESSES"] = _networks(config["ALLOWED_PRIVATE_ADDRESSES"])
+    config["ALLOWED_PRIVATE_ADDRESSES"] = _networks(config["ALLOWED_PRIVATE_ADDRESSES"], "ALLOWED_PRIVATE_ADDRESSES")
+    config["TRUSTED_PROXY_IP"] = _networks(config["TRUSTED_PROXY_IP"], "TRUSTED_PROXY_IP")
     return config
 
 
@@ -183,7 +185,7 @@ def _redis_url(config: Mapping[str, Any]) -> str | None:
     return f"redis://{auth}{config['REDIS_HOST']}:{port}/{config.get('REDIS_DB') or 0}"
 
 
-def _networks(value: Any) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def _networks(value: Any, key: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     if isinstance(value, list):
         return value
     networks = []
@@ -191,7 +193,7 @@ def _networks(value: Any) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]
         try:
             networks.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise StartupError(f"ALLOWED_PRIVATE_ADDRESSES: {part!r} is not an address or CIDR range") from None
+            raise StartupError(f"{key}: {part!r} is not an address or CIDR range") from None
     return networks
 
 

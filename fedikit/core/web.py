@@ -136,10 +136,12 @@ def _domain_error(exc: FedikitError):  # noqa: ANN202
 
 
 def register_core_routes(app: Flask) -> None:
+    from fedikit.core import ratelimit
     from fedikit.core.api import register_api
     from fedikit.core.oauth.server import make_server
     from fedikit.core.oauth.views import bp as oauth_bp
 
+    ratelimit.install(app)
     app.register_blueprint(bp)
     app.extensions["fedikit.oauth"] = make_server(app)
     app.register_blueprint(oauth_bp)

@@ -1,0 +1,185 @@
+"""Rate limits as Mastodon sets them, answered with 429 and ``X-RateLimit-*`` headers.
+
+Callers are told apart by the socket address, or by ``X-Forwarded-For`` only
+when the request comes through a proxy listed in ``TRUSTED_PROXY_IP``
+(Mastodon's name); a forged header from anyone else changes nothing.
+IPv6 callers are grouped by /64, as Mastodon groups them.
+
+Counters are fixed windows kept in this process: right for the embedded
+defaults (one web process). Several web processes need a shared store; that
+comes with the Redis backends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    name: str
+    limit: int
+    period: int  # seconds
+    applies: Callable[[], bool]
+    key: Callable[[], str | None]
+
+
+def _api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _token_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    return f"token:{header[7:].strip()}" if header.lower().startswith("bearer ") and header[7:].strip() else None
+
+
+def _ip_key() -> str:
+    return f"ip:{client_address()}"
+
+
+def _anonymous_api() -> bool:
+    return _api() and _token_key() is None
+
+
+def _sign_in() -> bool:
+    return request.method == "POST" and request.path.rstrip("/") in ("/auth/sign_in", "/oauth/token")
+
+
+def _media() -> bool:
+    return request.method == "POST" and request.path.rstrip("/") in ("/api/v1/media", "/api/v2/media")
+
+
+def _deletes() -> bool:
+    path = request.path.rstrip("/")
+    return (request.method == "DELETE" and path.startswith("/api/v1/statuses/")) or (
+        request.method == "POST" and path.startswith("/api/v1/statuses/") and path.endswith("/unreblog")
+    )
+
+
+def _sign_in_email() -> str | None:
+    login = (request.form.get("email") or request.form.get("username") or "").strip().lower()
+    return f"login:{login}" if login else None
+
+
+def _user_key() -> str | None:
+    from fedikit.core.api.auth import current_token
+
+    token = current_token() if _token_key() else None  # an invalid token is refused (401) right here
+    return f"user:{token.user_id}" if token is not None and token.user_id else None
+
+
+RULES = (
+    Rule("authenticated_api", 1500, 300, _api, _user_key),
+    Rule("per_token_api", 300, 300, _api, _token_key),
+    Rule("unauthenticated_api", 300, 300, _anonymous_api, _ip_key),
+    Rule("sign_in_ip", 25, 300, _sign_in, _ip_key),
+    Rule("sign_in_login", 25, 3600, _sign_in, _sign_in_email),
+    Rule("media_uploads", 30, 1800, _media, lambda: _token_key() or _ip_key()),
+    Rule("deletes", 30, 1800, _deletes, lambda: _token_key() or _ip_key()),
+)
+
+
+def client_address() -> str:
+    """The caller's address, as a /64 network for IPv6."""
+    from flask import current_app
+
+    address = request.remote_addr or "0.0.0.0"
+    trusted = current_app.config.get("TRUSTED_PROXY_IP") or []
+    if trusted and _in(address, trusted):
+        for hop in reversed([h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]):
+            if not _in(hop, trusted):
+                address = hop
+                break
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def _in(address: str, networks: list[Any]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
+class Limiter:
+    """Fixed-window counters per (rule, caller); ended windows are pruned now and then."""
+
+    PRUNE_EVERY = 10_000
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self._periods = {rule.name: rule.period for rule in rules}
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str], tuple[int, int]] = {}  # (rule, key) -> (window, count)
+        self._hits = 0
+
+    def hit(self, rule: Rule, key: str) -> tuple[int, int, float]:
+        """Count one request; ``(count, limit, reset_at)``."""
+        now = time.time()
+        window = int(now // rule.period)
+        with self._lock:
+            stored = self._counts.get((rule.name, key))
+            count = stored[1] + 1 if stored is not None and stored[0] == window else 1
+            self._counts[(rule.name, key)] = (window, count)
+            self._hits += 1
+            if self._hits % self.PRUNE_EVERY == 0:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] >= int(now // self._periods[k[0]])}
+        return count, rule.limit, (window + 1) * rule.period
+
+
+def install(app: Flask) -> None:
+    overrides = app.config.get("RATE_LIMITS") or {}
+    rules = tuple(
+        dataclasses.replace(rule, limit=int(overrides[rule.name][0]), period=int(overrides[rule.name][1]))
+        if rule.name in overrides
+        else rule
+        for rule in RULES
+    )
+    limiter = Limiter(rules)
+    app.extensions["fedikit.ratelimit"] = limiter
+
+    @app.before_request
+    def check() -> Response | tuple[Response, int] | None:
+        shown = None
+        for rule in limiter.rules:
+            if not rule.applies():
+                continue
+            key = rule.key()
+            if key is None:
+                continue
+            count, limit, reset_at = limiter.hit(rule, key)
+            remaining = max(limit - count, 0)
+            if shown is None or remaining < shown[1]:
+                shown = (limit, remaining, reset_at)
+            if count > limit:
+                response = jsonify(error="Too many requests")
+                _headers(response, limit, 0, reset_at)
+                return response, 429
+        g.fedikit_ratelimit = shown
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        shown = g.pop("fedikit_ratelimit", None)
+        if shown is not None and _api():
+            _headers(response, *shown)
+        return response
+
+
+def _headers(response: Response, limit: int, remaining: int, reset_at: float) -> None:
+    response.headers["X-RateLimit-Limit"] = str(limit)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    response.headers["X-RateLimit-Reset"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(reset_at))
