@@ -150,6 +150,18 @@ class FeedStoreConformance:
         assert mention.id not in home
         assert boost_of_own.id not in home
 
+    def test_followed_hashtags_bring_public_statuses_home(self, fedikit_app: Flask) -> None:
+        from fedikit.core.services import statuses, tags
+
+        alice, bob = _account("alice"), _account("bob")
+        tags.follow(alice, tags.find_or_create("Gardening"))
+        public = statuses.post(bob, "my #gardening tips")
+        private = statuses.post(bob, "secret #gardening", visibility="private")
+        unlisted = statuses.post(bob, "quiet #gardening", visibility="unlisted")
+        home = self._home(fedikit_app, alice)
+        assert public.id in home
+        assert private.id not in home and unlisted.id not in home
+
     def test_list_feed_has_members_statuses(self, fedikit_app: Flask) -> None:
         from fedikit.core.db import db
         from fedikit.core.models import List, ListAccount

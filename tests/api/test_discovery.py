@@ -148,3 +148,19 @@ def test_cors_preflight_and_headers(fedikit_client: FlaskClient) -> None:
     assert token.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Origin" not in fedikit_client.get("/auth/sign_in").headers
     assert "Link" in fedikit_client.get("/api/v1/timelines/public").headers["Access-Control-Expose-Headers"]
+
+
+def test_followed_tags(fedikit_client: FlaskClient, make_api_user: Any) -> None:
+    alice, bob = make_api_user("alice"), make_api_user("bob")
+    followed = fedikit_client.post("/api/v1/tags/Birds/follow", headers=alice.headers)
+    assert followed.status_code == 200 and followed.json["following"] is True and followed.json["name"] == "birds"
+    validate(followed.json, "Tag")
+    assert [t["name"] for t in fedikit_client.get("/api/v1/followed_tags", headers=alice.headers).json] == ["birds"]
+    sighting = post(fedikit_client, bob, "a heron! #birds")
+    home = fedikit_client.get("/api/v1/timelines/home", headers=alice.headers).json
+    assert [s["id"] for s in home] == [sighting["id"]]
+    assert fedikit_client.get("/api/v1/tags/birds").json["name"] == "birds"
+    assert fedikit_client.get("/api/v1/tags/nope").status_code == 404
+    assert fedikit_client.post("/api/v1/tags/not%20a%20tag/follow", headers=alice.headers).status_code == 422
+    fedikit_client.post("/api/v1/tags/birds/unfollow", headers=alice.headers)
+    assert fedikit_client.get("/api/v1/timelines/home", headers=alice.headers).json == []

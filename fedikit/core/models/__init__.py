@@ -23,6 +23,7 @@ from fedikit.core.models.relationships import (
     FollowRequest,
     Mute,
     StatusPin,
+    TagFollow,
 )
 from fedikit.core.models.statuses import (
     Conversation,
@@ -71,6 +72,7 @@ __all__ = [
     "StatusEdit",
     "StatusPin",
     "Tag",
+    "TagFollow",
     "User",
     "status_tags",
 ]

@@ -100,3 +100,14 @@ class ConversationMute(SnowflakeMixin, Base):
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+
+
+class TagFollow(SnowflakeMixin, Base):
+    """An account following a hashtag: its public statuses come to their home feed."""
+
+    __tablename__ = "tag_follows"
+    __table_args__ = (UniqueConstraint("account_id", "tag_id"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -19,7 +19,17 @@ from sqlalchemy.orm import aliased
 
 from fedikit.core import jobs
 from fedikit.core.db import db
-from fedikit.core.models import Account, Follow, ListAccount, MediaAttachment, Status, Tag, status_tags
+from fedikit.core.models import (
+    Account,
+    Block,
+    Follow,
+    ListAccount,
+    MediaAttachment,
+    Status,
+    Tag,
+    TagFollow,
+    status_tags,
+)
 from fedikit.core.models import List as AccountList
 from fedikit.core.pagination import newest_first, paginate
 from fedikit.core.plugins import collect
@@ -126,10 +136,11 @@ def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]
 def home_statuses(owner: Account) -> Select[tuple[int]]:
     """Ids of the statuses that belong in ``owner``'s home feed: the one definition.
 
-    Their own statuses and those of accounts they follow, as visibility
-    allows; boosts only from follows that show boosts, and never boosts of
-    the owner's own statuses. Feeds computed on read page through this; the
-    fan-out to precomputed feeds (:func:`feeds_for`) follows the same rules.
+    Their own statuses, those of accounts they follow and public statuses
+    with a hashtag they follow, as visibility allows; boosts only from
+    follows that show boosts, and never boosts of the owner's own statuses.
+    Feeds computed on read page through this; the fan-out to precomputed
+    feeds (:func:`feeds_for`) follows the same rules.
     """
     followed = select(Follow.target_account_id).where(Follow.account_id == owner.id)
     no_reblogs_from = select(Follow.target_account_id).where(
@@ -137,8 +148,17 @@ def home_statuses(owner: Account) -> Select[tuple[int]]:
     )
     original = aliased(Status)
     own_boosted = exists().where(original.id == Status.reblog_of_id, original.account_id == owner.id)
+    followed_tag = exists().where(
+        status_tags.c.status_id == Status.id,
+        status_tags.c.tag_id == TagFollow.tag_id,
+        TagFollow.account_id == owner.id,
+    )
     return select(Status.id).where(
-        or_(Status.account_id == owner.id, Status.account_id.in_(followed)),
+        or_(
+            Status.account_id == owner.id,
+            Status.account_id.in_(followed),
+            and_(Status.visibility == Visibility.PUBLIC.value, Status.reblog_of_id.is_(None), followed_tag),
+        ),
         or_(Status.reblog_of_id.is_(None), and_(Status.account_id.not_in(no_reblogs_from), ~own_boosted)),
         visible_to(owner),
         ~hidden_by(owner),
@@ -170,6 +190,11 @@ def feeds_for(status: Status) -> list[str]:
         owner_ids.add(status.account_id)
     if status.reblog_of_id is not None:
         owner_ids.discard(status.reblog.account_id)  # nobody sees boosts of their own posts at home
+    elif status.visibility == Visibility.PUBLIC.value and status.tags:
+        tag_followers = select(TagFollow.account_id).where(TagFollow.tag_id.in_([t.id for t in status.tags]))
+        local_tag_followers = select(Account.id).where(Account.id.in_(tag_followers), Account.domain.is_(None))
+        blocked = select(Block.target_account_id).where(Block.account_id == status.account_id)
+        owner_ids |= set(db.session.scalars(local_tag_followers.where(Account.id.not_in(blocked))))
         hide_reblogs = select(Follow.account_id).where(
             Follow.target_account_id == status.account_id, Follow.show_reblogs.is_(False)
         )

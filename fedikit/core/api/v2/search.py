@@ -10,18 +10,15 @@ from sqlalchemy import func, select
 from fedikit.core.api import params
 from fedikit.core.api.auth import current_account, scoped
 from fedikit.core.api.serializers.accounts import account as account_entity
-from fedikit.core.api.serializers.common import base_url
 from fedikit.core.api.serializers.statuses import statuses as status_entities
+from fedikit.core.api.v1.tags import tag_entity
 from fedikit.core.db import db
 from fedikit.core.models import Account, Status, Tag
 from fedikit.core.services import accounts as account_service
 from fedikit.core.services import search as search_service
+from fedikit.core.services import tags as tag_service
 
 TYPES = ("accounts", "statuses", "hashtags")
-
-
-def tag_entity(tag: Tag) -> dict[str, Any]:
-    return {"id": str(tag.id), "name": tag.name, "url": f"{base_url()}/tags/{tag.name}", "history": []}
 
 
 @scoped("read:search", public=True)
@@ -58,7 +55,9 @@ def search():  # noqa: ANN201
             if name
             else []
         )
-        result["hashtags"] = [tag_entity(t) for t in tags]
+        tags = list(tags)
+        followed = tag_service.following(viewer, [t.id for t in tags]) if viewer is not None else None
+        result["hashtags"] = [tag_entity(t, viewer, followed) for t in tags]
     return jsonify(result)
 
 

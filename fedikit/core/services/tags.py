@@ -1,0 +1,58 @@
+"""Hashtags: finding them by name and following them."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from fedikit.core.db import db
+from fedikit.core.errors import ValidationError
+from fedikit.core.models import Account, Tag, TagFollow
+
+NAME_RE = re.compile(r"\A\w*[^\W\d]\w*\Z")
+MAX_LENGTH = 255
+
+
+def find(name: str) -> Tag | None:
+    return db.session.scalar(select(Tag).where(Tag.name == name.lstrip("#").lower()))
+
+
+def find_or_create(name: str) -> Tag:
+    """The tag called ``name`` (made if new); a name that cannot be a hashtag is a ValidationError."""
+    name = name.lstrip("#")
+    if not NAME_RE.match(name) or len(name) > MAX_LENGTH:
+        raise ValidationError(f"Validation failed: {name!r} is not a hashtag")
+    tag = find(name)
+    if tag is not None:
+        return tag
+    tag = Tag(name=name.lower(), display_name=name)
+    db.session.add(tag)
+    try:
+        db.session.commit()
+    except IntegrityError:  # made by a concurrent request
+        db.session.rollback()
+        tag = find(name)
+    return tag
+
+
+def follow(account: Account, tag: Tag) -> None:
+    db.session.add(TagFollow(account_id=account.id, tag_id=tag.id))
+    try:
+        db.session.commit()
+    except IntegrityError:  # already followed
+        db.session.rollback()
+
+
+def unfollow(account: Account, tag: Tag) -> None:
+    db.session.execute(delete(TagFollow).where(TagFollow.account_id == account.id, TagFollow.tag_id == tag.id))
+    db.session.commit()
+
+
+def following(account: Account, tag_ids: list[int]) -> set[int]:
+    """Which of ``tag_ids`` the account follows."""
+    if not tag_ids:
+        return set()
+    query = select(TagFollow.tag_id).where(TagFollow.account_id == account.id, TagFollow.tag_id.in_(tag_ids))
+    return set(db.session.scalars(query))
