@@ -52,7 +52,8 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "on", "t"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", "f", ""})
 
 
-def parse_bool(key: str, value: Any) -> bool:
+def bool_word(value: Any) -> bool | None:
+    """``true/false/1/0/yes/no/on/off`` (any case) as a bool; None for anything else."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -60,7 +61,14 @@ def parse_bool(key: str, value: Any) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    raise StartupError(f"{key}: expected true or false, got {value!r}")
+    return None
+
+
+def parse_bool(key: str, value: Any) -> bool:
+    parsed = bool_word(value)
+    if parsed is None:
+        raise StartupError(f"{key}: expected true or false, got {value!r}")
+    return parsed
 
 
 def parse_list(value: Any) -> list[str]:

@@ -7,9 +7,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
+from sqlalchemy import Select
 
 from fedikit.core.api import params
 from fedikit.core.api.serializers.common import base_url
+from fedikit.core.db import db
+from fedikit.core.pagination import newest_first, paginate
 
 
 def page(default: int = 20, maximum: int = 40) -> dict[str, Any]:
@@ -20,6 +23,12 @@ def page(default: int = 20, maximum: int = 40) -> dict[str, Any]:
         "min_id": params.ident(params.text("min_id")),
         "limit": params.integer("limit", default, minimum=1, maximum=maximum),
     }
+
+
+def rows(query: Select[Any], column: Any, page_params: dict[str, Any]) -> list[Any]:
+    """One page of ``query`` by ``column`` (an id), newest first, whichever way it was asked for."""
+    found = db.session.scalars(paginate(query, column, **page_params))
+    return newest_first(list(found), min_id=page_params.get("min_id"))
 
 
 def link_header(ids: Sequence[int]) -> dict[str, str]:

@@ -11,8 +11,7 @@ from typing import Any
 from flask import abort, request
 from werkzeug.datastructures import MultiDict
 
-from fedikit.core.config import FALSE_WORDS as _FALSE
-from fedikit.core.config import TRUE_WORDS as _TRUE
+from fedikit.core.config import bool_word
 
 
 def _flatten(prefix: str, value: Any, out: MultiDict) -> None:
@@ -62,14 +61,10 @@ def boolean(name: str, default: bool = False) -> bool:
     value = fields().get(name)
     if value is None:
         return default
-    if isinstance(value, bool):
-        return value
-    lowered = str(value).strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    abort(422, f"{name} must be true or false")
+    parsed = bool_word(value)
+    if parsed is None:
+        abort(422, f"{name} must be true or false")
+    return parsed
 
 
 def integer(

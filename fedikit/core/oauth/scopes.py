@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+_ADMIN_PARTS = (
+    "accounts",
+    "reports",
+    "domain_allows",
+    "domain_blocks",
+    "ip_blocks",
+    "email_domain_blocks",
+    "canonical_email_blocks",
+)
 GRANULAR = {
     "read": (
         "accounts",
@@ -33,24 +42,8 @@ GRANULAR = {
         "reports",
         "statuses",
     ),
-    "admin:read": (
-        "accounts",
-        "reports",
-        "domain_allows",
-        "domain_blocks",
-        "ip_blocks",
-        "email_domain_blocks",
-        "canonical_email_blocks",
-    ),
-    "admin:write": (
-        "accounts",
-        "reports",
-        "domain_allows",
-        "domain_blocks",
-        "ip_blocks",
-        "email_domain_blocks",
-        "canonical_email_blocks",
-    ),
+    "admin:read": _ADMIN_PARTS,
+    "admin:write": _ADMIN_PARTS,
 }
 # The deprecated "follow" scope grants these.
 FOLLOW = ("read:blocks", "read:follows", "read:mutes", "write:blocks", "write:follows", "write:mutes")

@@ -14,7 +14,6 @@ from fedikit.core.api.serializers import accounts as entities
 from fedikit.core.api.serializers.statuses import statuses as status_entities
 from fedikit.core.db import db
 from fedikit.core.models import Account, MediaAttachment, Status, StatusPin, Tag, status_tags
-from fedikit.core.pagination import newest_first, paginate
 from fedikit.core.services import accounts as account_service
 from fedikit.core.services import relationships as relationship_service
 from fedikit.core.visibility import visible_to
@@ -66,7 +65,7 @@ def statuses(id: str):  # noqa: ANN201, A002
         query = query.where(exists().where(MediaAttachment.status_id == Status.id))
     if params.boolean("pinned"):
         query = query.where(exists().where(StatusPin.status_id == Status.id, StatusPin.account_id == author.id))
-    ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page["min_id"])
+    ids = pagination.rows(query, Status.id, page)
     rows = {s.id: s for s in db.session.scalars(select(Status).where(Status.id.in_(ids)))}
     page_statuses = [rows[i] for i in ids if i in rows]
     return jsonify(status_entities(viewer, page_statuses)), 200, pagination.link_header(ids)
@@ -130,7 +129,7 @@ def _follow_list(id: str, *, followers: bool):  # noqa: ANN202, A002
         query = select(Follow).where(Follow.account_id == target.id)
         other = Follow.target_account_id
     query = query.join(Account, Account.id == other).where(Account.suspended_at.is_(None))
-    rows = newest_first(list(db.session.scalars(paginate(query, Follow.id, **page))), min_id=page["min_id"])
+    rows = pagination.rows(query, Follow.id, page)
     ids = [r.account_id if followers else r.target_account_id for r in rows]
     found = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids)))}
     return jsonify([entities.account(found[i]) for i in ids]), 200, pagination.link_header([r.id for r in rows])

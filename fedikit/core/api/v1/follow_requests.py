@@ -11,7 +11,6 @@ from fedikit.core.api.lookup import account_or_404
 from fedikit.core.api.serializers import accounts as entities
 from fedikit.core.db import db
 from fedikit.core.models import Account, FollowRequest
-from fedikit.core.pagination import newest_first, paginate
 from fedikit.core.services import relationships
 
 
@@ -20,7 +19,7 @@ def index():  # noqa: ANN201
     viewer = current_account()
     page = pagination.page(default=40, maximum=80)
     query = select(FollowRequest).where(FollowRequest.target_account_id == viewer.id)
-    rows = newest_first(list(db.session.scalars(paginate(query, FollowRequest.id, **page))), min_id=page["min_id"])
+    rows = pagination.rows(query, FollowRequest.id, page)
     found = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_([r.account_id for r in rows])))}
     body = [entities.account(found[r.account_id]) for r in rows if r.account_id in found]
     return jsonify(body), 200, pagination.link_header([r.id for r in rows])

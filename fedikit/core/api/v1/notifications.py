@@ -10,7 +10,6 @@ from fedikit.core.api.auth import current_account, scoped
 from fedikit.core.api.serializers.notifications import notifications as entities
 from fedikit.core.db import db
 from fedikit.core.models import Notification, Status
-from fedikit.core.pagination import newest_first, paginate
 from fedikit.core.visibility import visible_to
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
@@ -34,7 +33,7 @@ def index():  # noqa: ANN201
         query = query.where(Notification.type.not_in(excluded))
     if params.ident(params.text("account_id")):
         query = query.where(Notification.from_account_id == params.ident(params.text("account_id")))
-    rows = newest_first(list(db.session.scalars(paginate(query, Notification.id, **page))), min_id=page["min_id"])
+    rows = pagination.rows(query, Notification.id, page)
     return jsonify(entities(viewer, rows)), 200, pagination.link_header([n.id for n in rows])
 
 

@@ -17,7 +17,6 @@ from fedikit.core.api.serializers import accounts as entities
 from fedikit.core.api.serializers.statuses import statuses as status_entities
 from fedikit.core.db import db
 from fedikit.core.models import Account, AccountDomainBlock, Block, Bookmark, Favourite, Mute, Status
-from fedikit.core.pagination import newest_first, paginate
 from fedikit.core.visibility import visible_to
 
 DOMAIN_MAX = 253
@@ -25,7 +24,7 @@ DOMAIN_MAX = 253
 
 def _rows(model: type, **page: Any) -> list[Any]:
     query = select(model).where(model.account_id == current_account().id)
-    return newest_first(list(db.session.scalars(paginate(query, model.id, **page))), min_id=page["min_id"])
+    return pagination.rows(query, model.id, page)
 
 
 def _accounts_page(model: type):  # noqa: ANN202

@@ -12,7 +12,6 @@ from fedikit.core.api.auth import current_account, scoped
 from fedikit.core.api.serializers.common import base_url
 from fedikit.core.db import db
 from fedikit.core.models import Account, Tag, TagFollow
-from fedikit.core.pagination import newest_first, paginate
 from fedikit.core.services import tags as service
 
 
@@ -60,7 +59,7 @@ def followed():  # noqa: ANN201
     viewer = current_account()
     page = pagination.page(default=100, maximum=200)
     query = select(TagFollow).where(TagFollow.account_id == viewer.id)
-    rows = newest_first(list(db.session.scalars(paginate(query, TagFollow.id, **page))), min_id=page["min_id"])
+    rows = pagination.rows(query, TagFollow.id, page)
     found = {t.id: t for t in db.session.scalars(select(Tag).where(Tag.id.in_([r.tag_id for r in rows])))}
     followed_ids = set(found)
     body = [tag_entity(found[r.tag_id], viewer, followed_ids) for r in rows if r.tag_id in found]
