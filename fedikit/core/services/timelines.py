@@ -190,15 +190,15 @@ def feeds_for(status: Status) -> list[str]:
         owner_ids.add(status.account_id)
     if status.reblog_of_id is not None:
         owner_ids.discard(status.reblog.account_id)  # nobody sees boosts of their own posts at home
+        hide_reblogs = select(Follow.account_id).where(
+            Follow.target_account_id == status.account_id, Follow.show_reblogs.is_(False)
+        )
+        owner_ids -= set(db.session.scalars(hide_reblogs))
     elif status.visibility == Visibility.PUBLIC.value and status.tags:
         tag_followers = select(TagFollow.account_id).where(TagFollow.tag_id.in_([t.id for t in status.tags]))
         local_tag_followers = select(Account.id).where(Account.id.in_(tag_followers), Account.domain.is_(None))
         blocked = select(Block.target_account_id).where(Block.account_id == status.account_id)
         owner_ids |= set(db.session.scalars(local_tag_followers.where(Account.id.not_in(blocked))))
-        hide_reblogs = select(Follow.account_id).where(
-            Follow.target_account_id == status.account_id, Follow.show_reblogs.is_(False)
-        )
-        owner_ids -= set(db.session.scalars(hide_reblogs))
     feeds = [f"home:{owner_id}" for owner_id in sorted(owner_ids)]
     lists = (
         select(AccountList.id)
