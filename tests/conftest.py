@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+os.environ.setdefault("FEDIKIT_TEST_FAST_HASHES", "1")  # tests make many accounts; production hashes stay strong
+
 PG_DSN = os.environ.get("FEDIKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_SERVICES = os.environ.get("FEDIKIT_REQUIRE_SERVICES") == "1"
 

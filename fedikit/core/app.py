@@ -80,10 +80,11 @@ def create_app(
     state = Fedikit(app=app, config=settings, pm=pm, plugins=infos)
 
     # 4. jobs
-    from fedikit.core.services.timelines import JOBS as CORE_JOBS
+    from fedikit.core.services import polls, scheduled, timelines
 
-    for name, handler in CORE_JOBS.items():
-        state.jobs.add(name, handler, "core")
+    for module in (timelines, polls, scheduled):  # core's own jobs, registered like any plugin's
+        for name, handler in module.JOBS.items():
+            state.jobs.add(name, handler, "core")
     for plugin_name, result in _results(pm, "register_jobs"):
         for name, handler in dict(result).items():
             state.jobs.add(name, handler, plugin_name)

@@ -180,6 +180,22 @@ class FeedStoreConformance:
         settle(fedikit_app)
         assert [s.id for s in timelines.list_timeline(alice, feed_list.id)] == [in_list.id]
 
+    def test_exclusive_list_members_go_to_the_list_not_home(self, fedikit_app: Flask) -> None:
+        from fedikit.core.db import db
+        from fedikit.core.models import List, ListAccount
+        from fedikit.core.services import relationships, statuses, timelines
+
+        alice, bob = _account("alice"), _account("bob")
+        relationships.follow(alice, bob)
+        exclusive = List(account_id=alice.id, title="news", exclusive=True)
+        db.session.add(exclusive)
+        db.session.flush()
+        db.session.add(ListAccount(list_id=exclusive.id, account_id=bob.id))
+        db.session.commit()
+        status = statuses.post(bob, "breaking")
+        assert status.id not in self._home(fedikit_app, alice)
+        assert [s.id for s in timelines.list_timeline(alice, exclusive.id)] == [status.id]
+
     def test_precomputed_store_primitives(self, fedikit_app: Flask) -> None:
         feeds = _state(fedikit_app).feeds
         if not feeds.precomputed:

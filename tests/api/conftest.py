@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from fedikit.core.models import Account, Role, User
+from fedikit.plugin_api import Job
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 SCOPES = "read write follow"
@@ -88,3 +90,23 @@ def make_api_user(fedikit_client: FlaskClient) -> MakeApiUser:
 def api_user(make_api_user: MakeApiUser) -> ApiUser:
     """``alice``, a local user with a ``read write follow`` token."""
     return make_api_user("alice")
+
+
+@pytest.fixture
+def delayed_jobs(fedikit_app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[Job]:
+    """Jobs queued with a delay (a poll's end, a scheduled post) are kept here instead of waiting in the queue.
+
+    Tests move the clock and run them by hand; jobs without a delay run as usual.
+    """
+    state = fedikit_app.extensions["fedikit"]
+    captured: list[Job] = []
+    original = state.queue.enqueue
+
+    def enqueue(job: Job, *, delay: float = 0.0) -> str:
+        if delay > 0:
+            captured.append(job)
+            return job.id
+        return original(job, delay=delay)
+
+    monkeypatch.setattr(state.queue, "enqueue", enqueue)
+    return captured

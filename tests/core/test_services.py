@@ -352,8 +352,8 @@ def test_following_a_remote_account_is_a_request(fedikit_app: Flask, alice: Acco
     assert fresh(alice).following_count == 1
 
 
-def test_self_follow_is_forbidden(alice: Account) -> None:
-    with pytest.raises(Forbidden):
+def test_self_follow_is_not_found(alice: Account) -> None:
+    with pytest.raises(NotFound):
         relationships.follow(alice, alice)
     assert count(Follow) == 0 and count(FollowRequest) == 0
 
@@ -558,9 +558,9 @@ def test_block_is_idempotent_and_unblock(fedikit_app: Flask, alice: Account, bob
     assert isinstance(relationships.follow(alice, bob), Follow)
 
 
-def test_self_block_is_forbidden(alice: Account) -> None:
-    with pytest.raises(Forbidden):
-        relationships.block(alice, alice)
+def test_self_block_does_nothing(alice: Account) -> None:
+    assert relationships.block(alice, alice) is None
+    assert count(Block) == 0
 
 
 def test_blocked_account_cannot_notify_the_blocker(alice: Account, bob: Account) -> None:
@@ -613,9 +613,9 @@ def test_unmute(fedikit_app: Flask, alice: Account, bob: Account) -> None:
     assert [call.kwargs for call in hooks.of("unmuted")] == [{"account": alice, "target": bob}]
 
 
-def test_self_mute_is_forbidden(alice: Account) -> None:
-    with pytest.raises(Forbidden):
-        relationships.mute(alice, alice)
+def test_self_mute_does_nothing(alice: Account) -> None:
+    assert relationships.mute(alice, alice) is None
+    assert count(Mute) == 0
 
 
 # ---------------------------------------------------------------- accounts

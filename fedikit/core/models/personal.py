@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fedikit.core.db import Base, SnowflakeMixin, TimestampMixin, utcnow
@@ -62,7 +62,7 @@ class Marker(SnowflakeMixin, Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     timeline: Mapped[str] = mapped_column(String(32))  # home, notifications
-    last_read_id: Mapped[int] = mapped_column(default=0)
+    last_read_id: Mapped[int] = mapped_column(BigInteger, default=0)
     lock_version: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

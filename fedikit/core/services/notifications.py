@@ -5,16 +5,18 @@ from __future__ import annotations
 from sqlalchemy import exists, or_, select
 
 from fedikit.core.db import db, utcnow
-from fedikit.core.models import Account, Block, Mute, Notification, Status
+from fedikit.core.models import Account, Block, ConversationMute, Mute, Notification, Status
 
 
 def notify(recipient: Account, type_: str, from_account: Account, status: Status | None = None) -> None:
     """Add a notification to the session, unless it is pointless or unwanted.
 
-    Not for oneself, not for remote recipients (their server notifies them),
-    not from someone the recipient blocks or mutes with notifications hidden.
+    Not for remote recipients (their server notifies them), not for oneself
+    (except that a poll has ended, as Mastodon tells its author), not from
+    someone the recipient blocks or mutes with notifications hidden, and not
+    about a conversation the recipient muted.
     """
-    if not recipient.local or recipient.id == from_account.id:
+    if not recipient.local or (recipient.id == from_account.id and type_ != "poll"):
         return
     unwanted = db.session.scalar(
         select(
@@ -27,7 +29,7 @@ def notify(recipient: Account, type_: str, from_account: Account, status: Status
             )
         )
     )
-    if unwanted:
+    if unwanted or (status is not None and muted_conversation(recipient, status)):
         return
     db.session.add(
         Notification(
@@ -37,3 +39,15 @@ def notify(recipient: Account, type_: str, from_account: Account, status: Status
             status_id=status.id if status is not None else None,
         )
     )
+
+
+def muted_conversation(account: Account, status: Status) -> bool:
+    """Whether ``account`` muted the conversation ``status`` belongs to."""
+    if status.conversation_id is None:
+        return False
+    query = select(
+        exists().where(
+            ConversationMute.account_id == account.id, ConversationMute.conversation_id == status.conversation_id
+        )
+    )
+    return bool(db.session.scalar(query))

@@ -8,7 +8,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from fedikit.core.db import db, utcnow
-from fedikit.core.errors import Forbidden, ValidationError
+from fedikit.core.errors import Forbidden, NotFound, ValidationError
 from fedikit.core.models import Account, Block, Follow, FollowRequest, Mute
 from fedikit.core.services import timelines
 from fedikit.core.services.notifications import notify
@@ -48,7 +48,7 @@ def follow(
     Following again only updates the options.
     """
     if account.id == target.id:
-        raise Forbidden("You cannot follow yourself")
+        raise NotFound("Record not found")  # as Mastodon answers
     if _blocked_either_way(account, target):
         raise Forbidden("This action is not allowed")
     existing = _pair(Follow, account, target) or _pair(FollowRequest, account, target)
@@ -127,10 +127,10 @@ def unfollow(account: Account, target: Account) -> bool:
     return True
 
 
-def block(account: Account, target: Account) -> Block:
-    """Block ``target``: follows and requests in both directions end."""
+def block(account: Account, target: Account) -> Block | None:
+    """Block ``target``: follows and requests in both directions end. Blocking oneself does nothing."""
     if account.id == target.id:
-        raise Forbidden("You cannot block yourself")
+        return None
     existing = _pair(Block, account, target)
     if existing is not None:
         return existing
@@ -168,10 +168,13 @@ def unblock(account: Account, target: Account) -> bool:
     return True
 
 
-def mute(account: Account, target: Account, *, notifications: bool = True, duration: int = 0) -> Mute:
-    """Mute ``target``; ``duration`` in seconds, 0 for ever. Muting again updates the options."""
+def mute(account: Account, target: Account, *, notifications: bool = True, duration: int = 0) -> Mute | None:
+    """Mute ``target``; ``duration`` in seconds, 0 for ever. Muting again updates the options.
+
+    Muting oneself does nothing, as in Mastodon.
+    """
     if account.id == target.id:
-        raise Forbidden("You cannot mute yourself")
+        return None
     expires_at = utcnow() + dt.timedelta(seconds=duration) if duration > 0 else None
     relation = _pair(Mute, account, target)
     if relation is None:

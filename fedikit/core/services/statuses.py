@@ -1,14 +1,18 @@
-"""Posting, editing, deleting, boosting and favouriting statuses."""
+"""Posting, editing, deleting, boosting and favouriting statuses; pins and conversation mutes."""
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fedikit.core import jobs
@@ -20,20 +24,23 @@ from fedikit.core.models import (
     Account,
     Bookmark,
     Conversation,
+    ConversationMute,
     Favourite,
     MediaAttachment,
     Mention,
     Status,
     StatusEdit,
+    StatusPin,
     Tag,
 )
-from fedikit.core.services import timelines
+from fedikit.core.services import polls, timelines
 from fedikit.core.services.notifications import notify
 from fedikit.core.state import current
 from fedikit.core.visibility import PUBLIC_VISIBILITIES, can_see
 from fedikit.plugin_api import PostDraft, Visibility
 
 MAX_MEDIA = 4
+MAX_PINS = 5  # Mastodon's StatusPinValidator::PIN_LIMIT
 
 
 def _check_draft(draft: PostDraft) -> PostDraft:
@@ -114,7 +121,8 @@ def post(author: Account, text: str, **options: Any) -> Status:
     """A new local status. Raises ValidationError, NotFound (unseen reply target) or Reject.
 
     Options: ``spoiler_text``, ``sensitive``, ``visibility``, ``language``,
-    ``in_reply_to``, ``media_ids``, ``application_id``. Storing is retried
+    ``in_reply_to``, ``media_ids``, ``application_id``, ``poll`` (a checked
+    :class:`~fedikit.core.services.polls.PollSpec`). Storing is retried
     once when a concurrent post took a unique value first (a new hashtag, or
     an id drawn in the same millisecond by another process).
     """
@@ -136,9 +144,12 @@ def _post(
     in_reply_to: Status | None = None,
     media_ids: Sequence[int] = (),
     application_id: int | None = None,
+    poll: polls.PollSpec | None = None,
 ) -> Status:
     if in_reply_to is not None and not can_see(author, in_reply_to):
         raise NotFound("Record not found")
+    if poll is not None and media_ids:
+        raise ValidationError("Validation failed: a status with a poll cannot have media attachments")
     draft = _check_draft(
         PostDraft(
             author=author,
@@ -188,12 +199,17 @@ def _post(
     if in_reply_to is not None:
         in_reply_to.replies_count = Status.replies_count + 1
     db.session.flush()
+    if poll is not None:
+        polls.attach(status, author, poll)
     for mention in status.mentions:
         notify(mention.account, "mention", author, status)
     db.session.commit()
     timelines.distribute(status)
     current().emit("status_created", status=status)
     return status
+
+
+KEEP: Literal["keep"] = "keep"
 
 
 def edit(
@@ -205,13 +221,25 @@ def edit(
     sensitive: bool = False,
     language: str | None = None,
     media_ids: Sequence[int] | None = None,
+    poll: polls.PollSpec | None | Literal["keep"] = KEEP,
 ) -> Status:
-    """Change a status's text; keeps every version in ``status.edits``."""
+    """Change a status; keeps every version in ``status.edits``.
+
+    ``media_ids=None`` and ``poll=KEEP`` leave those as they are; the API
+    passes both explicitly, as Mastodon treats an edit as the whole new state
+    (no ``poll`` removes the poll). New poll options reset its votes. An edit
+    that changes nothing stores no version.
+    """
     if status.account_id != editor.id:
         raise Forbidden("This action is not allowed")
     if status.reblog_of_id is not None:
         raise ValidationError("Validation failed: a reblog cannot be edited")
     media_ids = [m.id for m in status.media_attachments] if media_ids is None else [int(m) for m in media_ids]
+    existing = polls.for_status(status.id)
+    keep_poll = poll is KEEP
+    wanted = None if isinstance(poll, str) else poll
+    if (existing is not None if keep_poll else wanted is not None) and media_ids:
+        raise ValidationError("Validation failed: a status with a poll cannot have media attachments")
     draft = _check_draft(
         PostDraft(
             author=editor,
@@ -225,8 +253,19 @@ def edit(
         )
     )
     media = _media(editor, draft.media_ids, status)
-    if not status.edits:
-        status.edits.append(_snapshot(status))
+    poll_changes = not keep_poll and (wanted is not None or existing is not None)
+    unchanged = (
+        draft.text == status.text
+        and draft.spoiler_text == status.spoiler_text
+        and draft.sensitive == status.sensitive
+        and draft.language == status.language
+        and [m.id for m in media] == [m.id for m in status.media_attachments]
+        and not poll_changes
+    )
+    if unchanged:
+        return status
+    if not status.edits:  # the original version, dated when it was posted
+        status.edits.append(_snapshot(status, existing.options if existing else None, at=status.created_at))
     rendered = render(editor, draft.text)
     status.text = draft.text
     status.content = rendered.html
@@ -235,13 +274,22 @@ def edit(
     status.language = draft.language
     status.media_attachments = media
     status.tags = _tags(rendered.tags)
+    if keep_poll:
+        pass
+    elif wanted is not None and existing is not None:
+        polls.replace(existing, wanted)
+    elif wanted is not None:
+        existing = polls.attach(status, editor, wanted)
+    elif existing is not None:
+        db.session.delete(existing)  # its votes go with it (ON DELETE CASCADE)
+        existing = None
     known = {m.account_id for m in status.mentions}
     for account in _accounts(rendered.mentioned_account_ids):
         if account.id not in known:
             status.mentions.append(Mention(account=account))
             notify(account, "mention", editor, status)
     status.edited_at = utcnow()
-    status.edits.append(_snapshot(status))
+    status.edits.append(_snapshot(status, existing.options if existing is not None else None))
     boosters = db.session.scalars(
         select(Account).join(Status, Status.account_id == Account.id).where(Status.reblog_of_id == status.id)
     )
@@ -253,7 +301,7 @@ def edit(
     return status
 
 
-def _snapshot(status: Status) -> StatusEdit:
+def _snapshot(status: Status, poll_options: Sequence[str] | None = None, at: Any = None) -> StatusEdit:
     return StatusEdit(
         account_id=status.account_id,
         text=status.text,
@@ -261,6 +309,8 @@ def _snapshot(status: Status) -> StatusEdit:
         spoiler_text=status.spoiler_text,
         sensitive=status.sensitive,
         media_attachment_ids=[m.id for m in status.media_attachments],
+        poll_options=list(poll_options) if poll_options is not None else None,
+        created_at=at or utcnow(),
     )
 
 
@@ -423,3 +473,126 @@ def bookmark(account: Account, status: Status) -> None:
 def unbookmark(account: Account, status: Status) -> None:
     db.session.execute(sql_delete(Bookmark).where(Bookmark.account_id == account.id, Bookmark.status_id == status.id))
     db.session.commit()
+
+
+def pin(account: Account, status: Status) -> None:
+    """Feature ``status`` on ``account``'s profile: own, not a boost, not direct, at most five (422 otherwise)."""
+    if status.reblog_of_id is not None:
+        raise ValidationError("Validation failed: a boost cannot be pinned")
+    if status.account_id != account.id:
+        raise ValidationError("Validation failed: only your own posts can be pinned")
+    if status.visibility == Visibility.DIRECT.value:
+        raise ValidationError("Validation failed: direct posts cannot be pinned")
+    db.session.scalar(select(Account.id).where(Account.id == account.id).with_for_update())  # one pin at a time
+    if db.session.scalar(select(exists().where(StatusPin.account_id == account.id, StatusPin.status_id == status.id))):
+        return
+    pinned = db.session.scalar(select(func.count()).select_from(StatusPin).where(StatusPin.account_id == account.id))
+    if (pinned or 0) >= MAX_PINS:
+        raise ValidationError(f"Validation failed: at most {MAX_PINS} posts can be pinned")
+    db.session.add(StatusPin(account_id=account.id, status_id=status.id))
+    try:
+        db.session.commit()
+    except IntegrityError:  # a double tap: the other request pinned it first
+        db.session.rollback()
+
+
+def unpin(account: Account, status: Status) -> None:
+    db.session.execute(
+        sql_delete(StatusPin).where(StatusPin.account_id == account.id, StatusPin.status_id == status.id)
+    )
+    db.session.commit()
+
+
+def participates(account: Account, conversation_id: int) -> bool:
+    """Whether ``account`` wrote or was mentioned in a status of this conversation."""
+    wrote = exists().where(Status.conversation_id == conversation_id, Status.account_id == account.id)
+    mentioned = exists().where(
+        Mention.account_id == account.id,
+        Mention.status_id == Status.id,
+        Status.conversation_id == conversation_id,
+    )
+    return bool(db.session.scalar(select(wrote | mentioned)))
+
+
+def mute_conversation(account: Account, status: Status) -> None:
+    """No more notifications from this status's thread for ``account``; only for a participant (else 422)."""
+    if status.conversation_id is None or not participates(account, status.conversation_id):
+        raise ValidationError("Validation failed: you do not take part in this conversation")
+    db.session.add(ConversationMute(account_id=account.id, conversation_id=status.conversation_id))
+    try:
+        db.session.commit()
+    except IntegrityError:  # already muted
+        db.session.rollback()
+
+
+def unmute_conversation(account: Account, status: Status) -> None:
+    if status.conversation_id is None or not participates(account, status.conversation_id):
+        raise ValidationError("Validation failed: you do not take part in this conversation")
+    db.session.execute(
+        sql_delete(ConversationMute).where(
+            ConversationMute.account_id == account.id, ConversationMute.conversation_id == status.conversation_id
+        )
+    )
+    db.session.commit()
+
+
+class IdempotencyKeys:
+    """``Idempotency-Key`` -> what the first request with it made, per account, for an hour (as Mastodon).
+
+    In this process only, bounded (the oldest keys go first) and expiring. With
+    several web processes or hosts a retry may reach another process, so a
+    shared store (Redis, or a table) is needed then; until there is one,
+    duplicates are only caught within a process. Requests with the same key
+    wait for each other, so a double tap cannot post twice here.
+    """
+
+    TTL = 3600.0
+    MAX_KEYS = 10_000
+    STRIPES = 64
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[int, str], tuple[float, str, int]] = OrderedDict()
+        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
+
+    @staticmethod
+    def _key(account_id: int, key: str) -> tuple[int, str]:
+        return account_id, hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()  # bounded size per entry
+
+    @contextmanager
+    def hold(self, account_id: int, key: str) -> Iterator[None]:
+        """Serialise requests carrying the same key (a fixed set of locks: bounded memory)."""
+        name = self._key(account_id, key)
+        with self._stripes[hash(name) % self.STRIPES]:
+            yield
+
+    def get(self, account_id: int, key: str) -> tuple[str, int] | None:
+        """``(kind, id)`` remembered for this key, ``kind`` being ``status`` or ``scheduled_status``."""
+        name = self._key(account_id, key)
+        with self._lock:
+            self._expire()
+            found = self._entries.get(name)
+            if found is None or found[0] <= self.clock():
+                return None
+            return found[1], found[2]
+
+    def put(self, account_id: int, key: str, kind: str, object_id: int) -> None:
+        name = self._key(account_id, key)
+        with self._lock:
+            self._expire()
+            self._entries.pop(name, None)
+            self._entries[name] = (self.clock() + self.TTL, kind, object_id)
+            while len(self._entries) > self.MAX_KEYS:
+                self._entries.popitem(last=False)
+
+    def _expire(self) -> None:
+        now = self.clock()
+        while self._entries:
+            name, (until, _kind, _id) = next(iter(self._entries.items()))
+            if until > now:
+                break
+            del self._entries[name]
+
+
+IDEMPOTENCY = IdempotencyKeys()

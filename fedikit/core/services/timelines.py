@@ -138,7 +138,8 @@ def home_statuses(owner: Account) -> Select[tuple[int]]:
 
     Their own statuses, those of accounts they follow and public statuses
     with a hashtag they follow, as visibility allows; boosts only from
-    follows that show boosts, and never boosts of the owner's own statuses.
+    follows that show boosts, and never boosts of the owner's own statuses;
+    nothing by members of the owner's exclusive lists (those go to the list).
     Feeds computed on read page through this; the fan-out to precomputed
     feeds (:func:`feeds_for`) follows the same rules.
     """
@@ -148,6 +149,11 @@ def home_statuses(owner: Account) -> Select[tuple[int]]:
     )
     original = aliased(Status)
     own_boosted = exists().where(original.id == Status.reblog_of_id, original.account_id == owner.id)
+    in_exclusive_list = (
+        select(ListAccount.account_id)
+        .join(AccountList, AccountList.id == ListAccount.list_id)
+        .where(AccountList.account_id == owner.id, AccountList.exclusive.is_(True))
+    )
     followed_tag = exists().where(
         status_tags.c.status_id == Status.id,
         status_tags.c.tag_id == TagFollow.tag_id,
@@ -160,6 +166,7 @@ def home_statuses(owner: Account) -> Select[tuple[int]]:
             and_(Status.visibility == Visibility.PUBLIC.value, Status.reblog_of_id.is_(None), followed_tag),
         ),
         or_(Status.reblog_of_id.is_(None), and_(Status.account_id.not_in(no_reblogs_from), ~own_boosted)),
+        or_(Status.account_id == owner.id, Status.account_id.not_in(in_exclusive_list)),
         visible_to(owner),
         ~hidden_by(owner),
     )
@@ -199,7 +206,13 @@ def feeds_for(status: Status) -> list[str]:
         local_tag_followers = select(Account.id).where(Account.id.in_(tag_followers), Account.domain.is_(None))
         blocked = select(Block.target_account_id).where(Block.account_id == status.account_id)
         owner_ids |= set(db.session.scalars(local_tag_followers.where(Account.id.not_in(blocked))))
-    feeds = [f"home:{owner_id}" for owner_id in sorted(owner_ids)]
+    exclusive_owners = (
+        select(AccountList.account_id)
+        .join(ListAccount, ListAccount.list_id == AccountList.id)
+        .where(ListAccount.account_id == status.account_id, AccountList.exclusive.is_(True))
+    )
+    home_owners = owner_ids - (set(db.session.scalars(exclusive_owners)) - {status.account_id})
+    feeds = [f"home:{owner_id}" for owner_id in sorted(home_owners)]
     lists = (
         select(AccountList.id)
         .join(ListAccount, ListAccount.list_id == AccountList.id)

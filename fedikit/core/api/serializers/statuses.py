@@ -10,6 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.api.serializers.common import base_url, iso
+from fedikit.core.api.serializers.filters import filtered as filter_results
+from fedikit.core.api.serializers.polls import polls_for
 from fedikit.core.db import db
 from fedikit.core.models import (
     Account,
@@ -83,16 +85,23 @@ def statuses(viewer: Account | None, page: Sequence[Status]) -> list[dict[str, A
             )
         )
     }
-    return [_status(loaded[s.id], loaded, state, apps) for s in page]
+    polls = polls_for(viewer, all_ids)
+    return [_status(loaded[s.id], loaded, state, apps, polls) for s in page]
 
 
 def status(viewer: Account | None, one: Status) -> dict[str, Any]:
     return statuses(viewer, [one])[0]
 
 
-def _status(s: Status, loaded: dict[int, Status], state: Viewer, apps: dict[int, Application]) -> dict[str, Any]:
+def _status(
+    s: Status,
+    loaded: dict[int, Status],
+    state: Viewer,
+    apps: dict[int, Application],
+    polls: dict[int, dict[str, Any]],
+) -> dict[str, Any]:
     boosted = loaded.get(s.reblog_of_id) if s.reblog_of_id else None
-    inner = _status(boosted, loaded, state, apps) if boosted is not None else None
+    inner = _status(boosted, loaded, state, apps, polls) if boosted is not None else None
     own = state.account is not None and s.account_id == state.account.id
     app = apps.get(s.application_id) if s.application_id and s.local else None
     data: dict[str, Any] = {
@@ -128,9 +137,9 @@ def _status(s: Status, loaded: dict[int, Status], state: Viewer, apps: dict[int,
         "tags": [{"name": t.name, "url": f"{base_url()}/tags/{t.name}"} for t in s.tags],
         "emojis": [],
         "card": None,
-        "poll": None,
+        "poll": polls.get(s.id) if boosted is None else None,
         "quote": None,
-        "filtered": [],
+        "filtered": filter_results(state, s, boosted),
     }
     if state.account is not None:
         data.update(

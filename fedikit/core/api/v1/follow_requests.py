@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import abort, jsonify
 from sqlalchemy import select
 
 from fedikit.core.api import pagination
@@ -25,15 +25,28 @@ def index():  # noqa: ANN201
     return jsonify(body), 200, pagination.link_header([r.id for r in rows])
 
 
+def _requester_or_404(id: str) -> tuple[Account, Account]:  # noqa: A002
+    """The viewer and the account whose pending request they answer; 404 when there is none."""
+    viewer, follower = current_account(), account_or_404(id)
+    pending = db.session.scalar(
+        select(FollowRequest.id).where(
+            FollowRequest.account_id == follower.id, FollowRequest.target_account_id == viewer.id
+        )
+    )
+    if pending is None:
+        abort(404, "Record not found")
+    return viewer, follower
+
+
 @scoped("write:follows", "follow")
 def authorize(id: str):  # noqa: ANN201, A002
-    viewer, follower = current_account(), account_or_404(id)
+    viewer, follower = _requester_or_404(id)
     relationships.authorize(viewer, follower)
     return jsonify(entities.relationships(viewer, [follower])[0])
 
 
 @scoped("write:follows", "follow")
 def reject(id: str):  # noqa: ANN201, A002
-    viewer, follower = current_account(), account_or_404(id)
+    viewer, follower = _requester_or_404(id)
     relationships.reject(viewer, follower)
     return jsonify(entities.relationships(viewer, [follower])[0])

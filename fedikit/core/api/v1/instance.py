@@ -21,6 +21,7 @@ from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.db import db, utcnow
 from fedikit.core.ids import min_id_at
 from fedikit.core.models import Account, DomainBlock, InstanceRule, Role, Status, User
+from fedikit.core.services import media, polls
 from fedikit.core.state import current
 
 MASTODON_VERSION = "4.3.0"
@@ -29,41 +30,17 @@ MASTODON_VERSION = "4.3.0"
 # switch to it, so this stays 1 until it does.
 MASTODON_API_VERSION = 1
 
-SUPPORTED_MIME_TYPES = [
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "image/avif",
-    "image/heic",
-    "image/heif",
-    "video/mp4",
-    "video/webm",
-    "video/quicktime",
-    "video/ogg",
-    "audio/mpeg",
-    "audio/mp3",
-    "audio/ogg",
-    "audio/vorbis",
-    "audio/wav",
-    "audio/x-wav",
-    "audio/webm",
-    "audio/flac",
-    "audio/aac",
-    "audio/mp4",
-    "audio/m4a",
-    "audio/x-m4a",
-]
 STATUS_LIMITS = {"max_media_attachments": 4, "characters_reserved_per_url": 23}
+# Advertised limits are the enforced ones: they come from the media service.
 MEDIA_LIMITS = {
-    "image_size_limit": 16_777_216,
-    "image_matrix_limit": 33_177_600,
-    "video_size_limit": 103_809_024,
+    "image_size_limit": media.IMAGE_LIMIT,
+    "image_matrix_limit": media.MAX_PIXELS,
+    "video_size_limit": media.VIDEO_LIMIT,
     "video_frame_rate_limit": 120,
     "video_matrix_limit": 8_294_400,
 }
-DESCRIPTION_LIMIT = 1500
-POLL_LIMITS = {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746}
+DESCRIPTION_LIMIT = media.MAX_DESCRIPTION
+POLL_LIMITS = polls.LIMITS
 MAX_FEATURED_TAGS = 10
 MAX_PINNED_STATUSES = 5
 ACTIVE_PERIOD = dt.timedelta(days=30)
@@ -122,7 +99,7 @@ def status_limits() -> dict[str, int]:
 
 
 def media_limits() -> dict[str, Any]:
-    return {"supported_mime_types": list(SUPPORTED_MIME_TYPES), **MEDIA_LIMITS}
+    return {"supported_mime_types": list(media.SUPPORTED_CONTENT_TYPES), **MEDIA_LIMITS}
 
 
 def contact_account() -> dict[str, Any] | None:

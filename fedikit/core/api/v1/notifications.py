@@ -10,7 +10,7 @@ from fedikit.core.api.auth import current_account, scoped
 from fedikit.core.api.serializers.notifications import notifications as entities
 from fedikit.core.db import db
 from fedikit.core.models import Notification, Status
-from fedikit.core.visibility import visible_to
+from fedikit.core.visibility import can_see, visible_to
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
 
@@ -43,6 +43,8 @@ def _own(raw_id: str) -> Notification:
     found = db.session.get(Notification, notification_id) if notification_id is not None else None
     if found is None or found.account_id != viewer.id:
         abort(404, "Record not found")
+    if found.status_id is not None and not can_see(viewer, db.session.get(Status, found.status_id)):
+        abort(404, "Record not found")  # the same rule as the list: a status one may no longer see
     return found
 
 

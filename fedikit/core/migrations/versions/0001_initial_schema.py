@@ -434,7 +434,7 @@ def upgrade() -> None:
         "markers",
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("timeline", sa.String(length=32), nullable=False),
-        sa.Column("last_read_id", sa.Integer(), nullable=False),
+        sa.Column("last_read_id", sa.BigInteger(), nullable=False),
         sa.Column("lock_version", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),

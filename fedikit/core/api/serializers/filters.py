@@ -1,0 +1,57 @@
+"""Filter, FilterKeyword, FilterStatus and FilterResult; and the ``filtered`` field of a Status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fedikit.core.api.serializers.common import iso
+from fedikit.core.models import CustomFilter, FilterKeyword, FilterStatus, Status
+from fedikit.core.services import filters as service
+
+_CACHE = "_fedikit_active_filters"
+
+
+def filter_keyword(k: FilterKeyword) -> dict[str, Any]:
+    return {"id": str(k.id), "keyword": k.keyword, "whole_word": bool(k.whole_word)}
+
+
+def filter_status(s: FilterStatus) -> dict[str, Any]:
+    return {"id": str(s.id), "status_id": str(s.status_id)}
+
+
+def filter_entity(f: CustomFilter, *, rules: bool = True) -> dict[str, Any]:
+    """A Filter; inside a FilterResult (``rules=False``) without its keywords and statuses."""
+    data: dict[str, Any] = {
+        "id": str(f.id),
+        "title": f.title,
+        "context": list(f.context or []),
+        "expires_at": iso(f.expires_at),
+        "filter_action": f.action,
+    }
+    if rules:
+        data["keywords"] = [filter_keyword(k) for k in sorted(f.keywords, key=lambda k: k.id)]
+        data["statuses"] = [filter_status(s) for s in sorted(f.statuses, key=lambda s: s.id)]
+    return data
+
+
+def filter_result(match: service.Match) -> dict[str, Any]:
+    return {
+        "filter": filter_entity(match.filter, rules=False),
+        "keyword_matches": match.keyword_matches,
+        "status_matches": [str(i) for i in match.status_matches] if match.status_matches is not None else None,
+    }
+
+
+def filtered(state: Any, status: Status, boosted: Status | None = None) -> list[dict[str, Any]]:
+    """The ``filtered`` field of a Status for the page's viewer (``state.account``), in every context.
+
+    The viewer's active filters are loaded once per page: the first status
+    of a page loads them onto the page's viewer state, the others reuse them.
+    """
+    if getattr(state, "account", None) is None:
+        return []
+    active = getattr(state, _CACHE, None)
+    if active is None:
+        active = service.active(state.account)
+        setattr(state, _CACHE, active)
+    return [filter_result(m) for m in service.matches(active, status, boosted)]
