@@ -28,6 +28,7 @@ from fedikit.core.db import db, utcnow
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, CustomFilter, FilterKeyword, FilterStatus, Status
 from fedikit.core.sanitize import plain_text
+from fedikit.core.services import checked_title
 from fedikit.core.visibility import can_see
 from fedikit.plugin_api import NotFound
 
@@ -74,14 +75,6 @@ def filters_of(owner: Account) -> list[CustomFilter]:
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _title(title: str | None) -> str:
-    if title is None or not title.strip():
-        raise ValidationError("Validation failed: Title can't be blank")
-    if len(title) > TITLE_LIMIT:
-        raise ValidationError(f"Validation failed: Title is too long (maximum is {TITLE_LIMIT} characters)")
-    return title
 
 
 def _context(context: Sequence[str]) -> list[str]:
@@ -151,7 +144,7 @@ def create_filter(
 ) -> CustomFilter:
     made = CustomFilter(
         account_id=owner.id,
-        title=_title(title),
+        title=checked_title(title, TITLE_LIMIT),
         context=_context(context),
         action=_action(action or "warn"),
         expires_at=expires_at(expires_in),
@@ -182,7 +175,7 @@ def update_filter(
 ) -> CustomFilter:
     """Change what is given; ``expires_in`` given blank or null removes the expiry."""
     if title is not None:
-        found.title = _title(title)
+        found.title = checked_title(title, TITLE_LIMIT)
     if context is not None:
         found.context = _context(context)
     if action is not None:

@@ -15,6 +15,7 @@ from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, Follow, FollowRequest, ListAccount, Status
 from fedikit.core.models import List as AccountList
+from fedikit.core.services import checked_title
 from fedikit.core.services.timelines import MERGE_LIMIT, list_statuses
 from fedikit.core.state import current
 from fedikit.plugin_api import NotFound
@@ -50,14 +51,6 @@ def lists_containing(owner: Account, member: Account) -> list[AccountList]:
     return list(db.session.scalars(query))
 
 
-def _title(title: str | None) -> str:
-    if title is None or not title.strip():
-        raise ValidationError("Validation failed: Title can't be blank")
-    if len(title) > TITLE_LIMIT:
-        raise ValidationError(f"Validation failed: Title is too long (maximum is {TITLE_LIMIT} characters)")
-    return title
-
-
 def _replies_policy(policy: str) -> str:
     if policy not in REPLIES_POLICIES:
         raise ValidationError(f"Validation failed: '{policy}' is not a valid replies_policy")
@@ -69,7 +62,7 @@ def create(
 ) -> AccountList:
     made = AccountList(
         account_id=owner.id,
-        title=_title(title),
+        title=checked_title(title, TITLE_LIMIT),
         replies_policy=_replies_policy(replies_policy or "list"),
         exclusive=exclusive,
     )
@@ -90,7 +83,7 @@ def update(
 ) -> AccountList:
     """Change what is given; what is not given stays."""
     if title is not None:
-        feed_list.title = _title(title)
+        feed_list.title = checked_title(title, TITLE_LIMIT)
     if replies_policy is not None:
         feed_list.replies_policy = _replies_policy(replies_policy)
     if exclusive is not None:

@@ -3,6 +3,7 @@ boosting, pinning and muting a conversation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, jsonify, request
@@ -163,22 +164,6 @@ def context(id: str):  # noqa: ANN201, A002
     return jsonify(ancestors=status_entities(viewer, ancestors), descendants=status_entities(viewer, descendants))
 
 
-@scoped("write:favourites")
-def favourite(id: str):  # noqa: ANN201, A002
-    viewer = current_account()
-    status = status_or_404(id, viewer)
-    service.favourite(viewer, status)
-    return jsonify(status_entity(viewer, status))
-
-
-@scoped("write:favourites")
-def unfavourite(id: str):  # noqa: ANN201, A002
-    viewer = current_account()
-    status = status_or_404(id, viewer)
-    service.unfavourite(viewer, status)
-    return jsonify(status_entity(viewer, status))
-
-
 @scoped("write:statuses")
 def reblog(id: str):  # noqa: ANN201, A002
     viewer = current_account()
@@ -194,22 +179,6 @@ def unreblog(id: str):  # noqa: ANN201, A002
     if status.reblog_of_id is not None:
         status = db.session.get(Status, status.reblog_of_id)
     service.unreblog(viewer, status)
-    return jsonify(status_entity(viewer, status))
-
-
-@scoped("write:bookmarks")
-def bookmark(id: str):  # noqa: ANN201, A002
-    viewer = current_account()
-    status = status_or_404(id, viewer)
-    service.bookmark(viewer, status)
-    return jsonify(status_entity(viewer, status))
-
-
-@scoped("write:bookmarks")
-def unbookmark(id: str):  # noqa: ANN201, A002
-    viewer = current_account()
-    status = status_or_404(id, viewer)
-    service.unbookmark(viewer, status)
     return jsonify(status_entity(viewer, status))
 
 
@@ -325,33 +294,24 @@ def source(id: str):  # noqa: ANN201, A002
     return jsonify(id=str(status.id), text=status.text, spoiler_text=status.spoiler_text)
 
 
-@scoped("write:accounts")
-def pin(id: str):  # noqa: ANN201, A002
-    viewer = current_account()
-    status = status_or_404(id, viewer)
-    service.pin(viewer, status)
-    return jsonify(status_entity(viewer, status))
+def _acting_on(name: str, action: Callable[[Account, Status], Any], *scopes: str) -> Callable[..., Any]:
+    """A view doing ``action(viewer, status)`` to a status the viewer can see, answering with the status."""
+
+    def view(id: str):  # noqa: ANN202, A002
+        viewer = current_account()
+        status = status_or_404(id, viewer)
+        action(viewer, status)
+        return jsonify(status_entity(viewer, status))
+
+    view.__name__ = view.__qualname__ = name
+    return scoped(*scopes)(view)
 
 
-@scoped("write:accounts")
-def unpin(id: str):  # noqa: ANN201, A002
-    viewer = current_account()
-    status = status_or_404(id, viewer)
-    service.unpin(viewer, status)
-    return jsonify(status_entity(viewer, status))
-
-
-@scoped("write:mutes")
-def mute(id: str):  # noqa: ANN201, A002
-    viewer = current_account()
-    status = status_or_404(id, viewer)
-    service.mute_conversation(viewer, status)
-    return jsonify(status_entity(viewer, status))
-
-
-@scoped("write:mutes")
-def unmute(id: str):  # noqa: ANN201, A002
-    viewer = current_account()
-    status = status_or_404(id, viewer)
-    service.unmute_conversation(viewer, status)
-    return jsonify(status_entity(viewer, status))
+favourite = _acting_on("favourite", service.favourite, "write:favourites")
+unfavourite = _acting_on("unfavourite", service.unfavourite, "write:favourites")
+bookmark = _acting_on("bookmark", service.bookmark, "write:bookmarks")
+unbookmark = _acting_on("unbookmark", service.unbookmark, "write:bookmarks")
+pin = _acting_on("pin", service.pin, "write:accounts")
+unpin = _acting_on("unpin", service.unpin, "write:accounts")
+mute = _acting_on("mute", service.mute_conversation, "write:mutes")
+unmute = _acting_on("unmute", service.unmute_conversation, "write:mutes")
