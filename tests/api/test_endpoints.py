@@ -137,3 +137,19 @@ def test_json_bodies_and_trailing_slashes(fedikit_client: FlaskClient, api_user:
     assert fedikit_client.get(f"/api/v1/statuses/{made.json['id']}/").status_code == 200
     deleted = fedikit_client.delete(f"/api/v1/statuses/{made.json['id']}", headers=api_user.headers)
     assert deleted.json["text"] == "from json"
+
+
+def test_public_timeline_only_media(fedikit_client: FlaskClient, api_user: Any) -> None:
+    import io
+
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 120, 200)).save(image, "PNG")
+    image.seek(0)
+    media = fedikit_client.post("/api/v2/media", data={"file": (image, "blue.png")}, headers=api_user.headers).json
+    with_media = post(fedikit_client, api_user, "a picture", **{"media_ids[]": media["id"]})
+    post(fedikit_client, api_user, "just words")
+    only = fedikit_client.get("/api/v1/timelines/public?only_media=true").json
+    assert [s["id"] for s in only] == [with_media["id"]]
+    assert len(fedikit_client.get("/api/v1/timelines/public").json) == 2

@@ -55,7 +55,9 @@ def list_timeline(viewer: Account, list_id: int, **page: Any) -> list[Status]:
     return _load(ids, viewer, f"list:{list_id}")
 
 
-def public(viewer: Account | None, *, local: bool = False, remote: bool = False, **page: Any) -> list[Status]:
+def public(
+    viewer: Account | None, *, local: bool = False, remote: bool = False, only_media: bool = False, **page: Any
+) -> list[Status]:
     query = select(Status.id).where(
         Status.visibility == Visibility.PUBLIC.value,
         Status.reblog_of_id.is_(None),
@@ -66,6 +68,8 @@ def public(viewer: Account | None, *, local: bool = False, remote: bool = False,
         query = query.where(Status.local.is_(True))
     elif remote:
         query = query.where(Status.local.is_(False))
+    if only_media:
+        query = query.where(exists().where(MediaAttachment.status_id == Status.id))
     ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page.get("min_id"))
     return _load(ids, viewer, "public:local" if local else "public")
 
