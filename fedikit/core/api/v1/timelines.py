@@ -20,7 +20,13 @@ def home():  # noqa: ANN201
 @scoped("read:statuses", public=True)
 def public():  # noqa: ANN201
     viewer = current_account()
-    page = service.public(viewer, local=params.boolean("local"), remote=params.boolean("remote"), **pagination.page())
+    page = service.public(
+        viewer,
+        local=params.boolean("local"),
+        remote=params.boolean("remote"),
+        only_media=params.boolean("only_media"),
+        **pagination.page(),
+    )
     return jsonify(status_entities(viewer, page)), 200, pagination.link_header([s.id for s in page])
 
 
