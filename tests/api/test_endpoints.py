@@ -153,3 +153,18 @@ def test_public_timeline_only_media(fedikit_client: FlaskClient, api_user: Any) 
     only = fedikit_client.get("/api/v1/timelines/public?only_media=true").json
     assert [s["id"] for s in only] == [with_media["id"]]
     assert len(fedikit_client.get("/api/v1/timelines/public").json) == 2
+
+
+def test_following_with_notify_brings_status_notifications(
+    fedikit_app: Any, fedikit_client: FlaskClient, make_api_user: Any
+) -> None:
+    from fedikit.plugin_api.testing import settle
+
+    alice, bob = make_api_user("alice"), make_api_user("bob")
+    fedikit_client.post(f"/api/v1/accounts/{alice.account.id}/follow", data={"notify": "true"}, headers=bob.headers)
+    posted = post(fedikit_client, alice, "news!")
+    post(fedikit_client, alice, "a direct message to @bob", visibility="direct")
+    settle(fedikit_app)
+    told = fedikit_client.get("/api/v1/notifications", headers=bob.headers).json
+    assert [n["type"] for n in told] == ["mention", "status"]
+    assert told[1]["status"]["id"] == posted["id"]

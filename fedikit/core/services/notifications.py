@@ -51,3 +51,24 @@ def muted_conversation(account: Account, status: Status) -> bool:
         )
     )
     return bool(db.session.scalar(query))
+
+
+def notify_subscribers_job(status_id: int) -> None:
+    """A "status" notification to each local follower who asked to be told of new posts (``notify``)."""
+    from fedikit.core.models import Follow
+    from fedikit.core.visibility import can_see
+
+    status = db.session.get(Status, status_id)
+    if status is None or status.reblog_of_id is not None or status.visibility == "direct":
+        return  # boosts and direct messages are not "new posts" (a direct one notifies as a mention)
+    subscribers = db.session.scalars(
+        select(Account)
+        .join(Follow, Follow.account_id == Account.id)
+        .where(Follow.target_account_id == status.account_id, Follow.notify.is_(True), Account.domain.is_(None))
+    )
+    for subscriber in subscribers:
+        if can_see(subscriber, status):
+            notify(subscriber, "status", status.account, status)
+
+
+JOBS = {"core.notify_subscribers": notify_subscribers_job}

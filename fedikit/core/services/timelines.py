@@ -227,12 +227,13 @@ def feeds_for(status: Status) -> list[str]:
 
 
 def distribute(status: Status) -> None:
-    """After a status is committed: fan it out (precomputed feeds) and index it."""
+    """After a status is committed: fan it out (precomputed feeds), index it, tell subscribers."""
     state = current()
     if state.feeds.precomputed:
         jobs.enqueue("core.fan_out", status_id=status.id)
     if status.reblog_of_id is None:
         jobs.enqueue("core.index_status", status_id=status.id)
+        jobs.enqueue("core.notify_subscribers", status_id=status.id)
 
 
 def withdraw(status_id: int, feeds: list[str]) -> None:
