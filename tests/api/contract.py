@@ -40,10 +40,13 @@ def _document() -> dict[str, Any] | None:
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document; skips the calling test when it is not there."""
+    """The OpenAPI document; skips the calling test when it is not there (fails in CI, where it always is)."""
     doc = _document()
     if doc is None:
-        pytest.skip(f"Mastodon's OpenAPI description is not at {schema_path()} (set {ENV} to its path)")
+        message = f"Mastodon's OpenAPI description is not at {schema_path()} (set {ENV} to its path)"
+        if os.environ.get("FEDIKIT_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     return doc
 
 
