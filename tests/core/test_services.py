@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from people import local, remote
 from sqlalchemy import func, select
 
 from fedikit.core.db import db, utcnow
@@ -31,28 +32,6 @@ from fedikit.core.models import (
 from fedikit.core.services import accounts, relationships, search, statuses
 from fedikit.plugin_api.markers import hookimpl
 from fedikit.plugin_api.testing import record_hooks, register_plugin, settle
-
-REMOTE = "remote.example"
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Account creation without the deliberately slow password hash."""
-    monkeypatch.setattr(accounts, "hash_password", lambda password: f"plain:{password}")
-
-
-def local(username: str, *, locked: bool = False) -> Account:
-    account = accounts.create_local_account(username, f"{username}@example.com", "correct horse battery").account
-    if locked:
-        accounts.update_profile(account, locked=True)
-    return account
-
-
-def remote(username: str, domain: str = REMOTE) -> Account:
-    account = Account(username=username, domain=domain, uri=f"https://{domain}/users/{username}")
-    db.session.add(account)
-    db.session.commit()
-    return account
 
 
 def notifications(recipient: Account, type_: str | None = None) -> list[Notification]:

@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from people import REMOTE, local, remote
 from sqlalchemy import select
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import Account, AccountDomainBlock, Mute, Notification, Status
-from fedikit.core.services import accounts, relationships, search, statuses, timelines
+from fedikit.core.services import relationships, search, statuses, timelines
 from fedikit.core.visibility import audience, can_see
 from fedikit.plugin_api.testing import settle
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-REMOTE = "remote.example"
 WORD = "quokka"  # in every status of the matrix, for search
 
 # Viewer relation -> can_see for public, unlisted, private, direct (T: visible, F: not).
@@ -69,26 +69,6 @@ LOCAL_VIEWERS = ("anonymous", "author", "stranger", "follower", "pending", "ment
 
 def _flag(table: dict[str, str], relation: str, visibility: str) -> bool:
     return table[relation][VISIBILITIES.index(visibility)] == "T"
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Account creation without the deliberately slow password hash."""
-    monkeypatch.setattr(accounts, "hash_password", lambda password: f"plain:{password}")
-
-
-def local(username: str, *, locked: bool = False) -> Account:
-    account = accounts.create_local_account(username, f"{username}@example.com", "correct horse battery").account
-    if locked:
-        accounts.update_profile(account, locked=True)
-    return account
-
-
-def remote(username: str, domain: str = REMOTE) -> Account:
-    account = Account(username=username, domain=domain, uri=f"https://{domain}/users/{username}")
-    db.session.add(account)
-    db.session.commit()
-    return account
 
 
 def remote_status(author: Account, text: str, *, visibility: str = "public") -> Status:
