@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from contract import validate, validate_list
+from delayed import run_delayed, travel
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -15,27 +16,6 @@ from fedikit.core.services import polls as poll_service
 from fedikit.plugin_api import Job
 
 pytestmark = pytest.mark.usefixtures("delayed_jobs")
-
-
-def travel(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """Move the clock polls and scheduled statuses read by ``seconds``."""
-    moved = utcnow() + dt.timedelta(seconds=seconds)
-    for module in (
-        "fedikit.core.services.polls",
-        "fedikit.core.api.serializers.polls",
-        "fedikit.core.services.scheduled",
-    ):
-        monkeypatch.setattr(f"{module}.utcnow", lambda: moved)
-
-
-def run_delayed(app: Flask, captured: list[Job], name: str) -> int:
-    handlers = app.extensions["fedikit"].jobs.handlers
-    due = [job for job in captured if job.name == name]
-    for job in due:
-        captured.remove(job)
-        handlers[job.name](**job.args)
-        db.session.commit()
-    return len(due)
 
 
 def post_poll(client: FlaskClient, user: Any, **poll: Any) -> Any:

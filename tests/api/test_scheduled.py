@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from contract import validate, validate_list
+from delayed import run_delayed, travel
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -19,19 +20,6 @@ pytestmark = pytest.mark.usefixtures("delayed_jobs")
 
 def at(seconds: float) -> str:
     return (utcnow() + dt.timedelta(seconds=seconds)).isoformat()
-
-
-def travel(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    moved = utcnow() + dt.timedelta(seconds=seconds)
-    monkeypatch.setattr("fedikit.core.services.scheduled.utcnow", lambda: moved)
-
-
-def run_delayed(app: Flask, captured: list[Job], name: str) -> None:
-    handlers = app.extensions["fedikit"].jobs.handlers
-    for job in [j for j in captured if j.name == name]:
-        captured.remove(job)
-        handlers[job.name](**job.args)
-        db.session.commit()
 
 
 def schedule(client: FlaskClient, user: Any, when: str, **fields: Any) -> Any:
