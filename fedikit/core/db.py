@@ -61,6 +61,22 @@ class TimestampMixin:
 db = SQLAlchemy(model_class=Base)
 
 
+def commit_unless_duplicate() -> bool:
+    """Commit; False (rolled back, nothing changed) when a unique row was stored first by someone else.
+
+    For double taps and concurrent requests that create the same favourite,
+    follow, tag...: the caller then looks up the row that won.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
     """SQLite: enforce foreign keys, and WAL so readers do not block the writer."""

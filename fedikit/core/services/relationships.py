@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import IntegrityError
 
-from fedikit.core.db import db, utcnow
+from fedikit.core.db import commit_unless_duplicate, db, utcnow
 from fedikit.core.errors import Forbidden, NotFound, ValidationError
 from fedikit.core.models import Account, Block, Follow, FollowRequest, Mute
 from fedikit.core.services import timelines
@@ -21,16 +20,6 @@ def _pair(model: type, account: Account, target: Account):  # noqa: ANN202
 
 def _blocked_either_way(a: Account, b: Account) -> bool:
     return _pair(Block, a, b) is not None or _pair(Block, b, a) is not None
-
-
-def _committed() -> bool:
-    """Commit; False when a concurrent request stored the same relationship first (nothing changed)."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
 
 
 def _count_follow(follower: Account, target: Account, delta: int) -> None:
@@ -64,7 +53,7 @@ def follow(
         )
         db.session.add(request)
         notify(target, "follow_request", account)
-        if not _committed():
+        if not commit_unless_duplicate():
             return _pair(FollowRequest, account, target)
         state.emit("follow_requested", follower=account, target=target)
         return request
@@ -72,7 +61,7 @@ def follow(
     db.session.add(relation)
     _count_follow(account, target, +1)
     notify(target, "follow", account)
-    if not _committed():
+    if not commit_unless_duplicate():
         return _pair(Follow, account, target)
     timelines.after_follow(account, target)
     state.emit("follow_accepted", follower=account, target=target)
@@ -150,7 +139,7 @@ def block(account: Account, target: Account) -> Block | None:
         )
     relation = Block(account_id=account.id, target_account_id=target.id)
     db.session.add(relation)
-    if not _committed():
+    if not commit_unless_duplicate():
         return _pair(Block, account, target)
     for follower, followed in ended:
         timelines.after_unfollow(follower, followed)

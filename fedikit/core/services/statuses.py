@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fedikit.core import jobs
 from fedikit.core.content import render
-from fedikit.core.db import db, utcnow
+from fedikit.core.db import commit_unless_duplicate, db, utcnow
 from fedikit.core.errors import Forbidden, NotFound, ValidationError
 from fedikit.core.ids import next_id
 from fedikit.core.models import (
@@ -401,10 +401,7 @@ def reblog(account: Account, status: Status, *, visibility: str | Visibility = V
     status.reblogs_count = Status.reblogs_count + 1
     account.statuses_count = Account.statuses_count + 1
     notify(status.account, "reblog", account, status)
-    try:
-        db.session.commit()
-    except IntegrityError:  # a double tap: the other request stored it first
-        db.session.rollback()
+    if not commit_unless_duplicate():  # a double tap: the other request stored it first
         return db.session.scalar(
             select(Status).where(Status.account_id == account.id, Status.reblog_of_id == status.id)
         )
@@ -435,10 +432,7 @@ def favourite(account: Account, status: Status) -> Favourite:
     db.session.add(fav)
     status.favourites_count = Status.favourites_count + 1
     notify(status.account, "favourite", account, status)
-    try:
-        db.session.commit()
-    except IntegrityError:  # a double tap: the other request stored it first
-        db.session.rollback()
+    if not commit_unless_duplicate():  # a double tap: the other request stored it first
         return db.session.scalar(
             select(Favourite).where(Favourite.account_id == account.id, Favourite.status_id == status.id)
         )
@@ -464,10 +458,7 @@ def bookmark(account: Account, status: Status) -> None:
     if not can_see(account, status):
         raise NotFound("Record not found")
     db.session.add(Bookmark(account_id=account.id, status_id=status.id))
-    try:
-        db.session.commit()
-    except IntegrityError:  # already bookmarked
-        db.session.rollback()
+    commit_unless_duplicate()  # already bookmarked: nothing to do
 
 
 def unbookmark(account: Account, status: Status) -> None:
@@ -490,10 +481,7 @@ def pin(account: Account, status: Status) -> None:
     if (pinned or 0) >= MAX_PINS:
         raise ValidationError(f"Validation failed: at most {MAX_PINS} posts can be pinned")
     db.session.add(StatusPin(account_id=account.id, status_id=status.id))
-    try:
-        db.session.commit()
-    except IntegrityError:  # a double tap: the other request pinned it first
-        db.session.rollback()
+    commit_unless_duplicate()  # a double tap: the other request pinned it first
 
 
 def unpin(account: Account, status: Status) -> None:

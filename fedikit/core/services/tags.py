@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
-from fedikit.core.db import db
+from fedikit.core.db import commit_unless_duplicate, db
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, Tag, TagFollow
 
@@ -29,20 +28,14 @@ def find_or_create(name: str) -> Tag:
         return tag
     tag = Tag(name=name.lower(), display_name=name)
     db.session.add(tag)
-    try:
-        db.session.commit()
-    except IntegrityError:  # made by a concurrent request
-        db.session.rollback()
+    if not commit_unless_duplicate():  # made by a concurrent request
         tag = find(name)
     return tag
 
 
 def follow(account: Account, tag: Tag) -> None:
     db.session.add(TagFollow(account_id=account.id, tag_id=tag.id))
-    try:
-        db.session.commit()
-    except IntegrityError:  # already followed
-        db.session.rollback()
+    commit_unless_duplicate()  # already followed: nothing to do
 
 
 def unfollow(account: Account, tag: Tag) -> None:
