@@ -28,7 +28,7 @@ from flask import Flask
 
 from fedikit.core import config as config_module
 from fedikit.core import jobs, plugins
-from fedikit.core.db import db
+from fedikit.core.db import db, prepare_engine
 from fedikit.core.registry import Registry
 from fedikit.core.state import Fedikit
 from fedikit.plugin_api import BACKEND_PROTOCOLS, BackendContext, BackendKind, StartupError
@@ -131,10 +131,13 @@ def create_app(
 
     # 7. routes
     db.init_app(app)
+    with app.app_context():
+        prepare_engine(db.engine)
     app.extensions["fedikit"] = state
     from fedikit.core.web import register_core_routes
 
     register_core_routes(app)
+    jobs.install(app)
     for _plugin_name, result in _results(pm, "register_blueprints"):
         for blueprint in result:
             app.register_blueprint(blueprint)
@@ -183,4 +186,6 @@ def _order_filters(filters: list[tuple[str, Any]], order: list[str]) -> list[Any
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False}}  # busy timeout: see db._sqlite_pragmas
-    return {"pool_pre_ping": True}
+    # No JIT: the timeline queries' correlated subqueries push their estimated
+    # cost past jit_above_cost, and compiling them took 100 ms for a 2 ms query.
+    return {"pool_pre_ping": True, "connect_args": {"options": "-c jit=off"}}

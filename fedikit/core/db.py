@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, DateTime, MetaData, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
@@ -89,3 +91,16 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
     cursor.execute("PRAGMA busy_timeout=30000")  # job threads and requests write concurrently
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class _SQLiteCompiler(SQLiteCompiler):
+    """SQLite's compiler, with table hints: ``select(...).with_hint(Status, "INDEXED BY ...", "sqlite")``."""
+
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
+
+
+def prepare_engine(engine: Engine) -> None:
+    """Per-dialect adjustments made once when the app's engine exists."""
+    if engine.dialect.name == "sqlite":
+        engine.dialect.statement_compiler = _SQLiteCompiler

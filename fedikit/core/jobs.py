@@ -2,7 +2,9 @@
 
 A job enqueued while the session holds uncommitted writes waits for the
 commit (and is dropped on rollback), so a job never runs before the rows it
-needs are visible to other connections.
+needs are visible to other connections. A job queued while a request is being
+answered is handed to the queue when the request ends: with an in-process
+queue the background work then never competes with the response it follows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import secrets
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,7 @@ log = logging.getLogger("fedikit.jobs")
 
 _PENDING = "fedikit.jobs.pending"
 _WROTE = "fedikit.jobs.wrote"
+_HELD = "fedikit.jobs.held"  # in the WSGI environ: jobs waiting for the request to end
 
 
 def enqueue(name: str, *, queue: str = "default", max_attempts: int = 16, delay: float = 0.0, **args: Any) -> str:
@@ -41,7 +44,27 @@ def enqueue(name: str, *, queue: str = "default", max_attempts: int = 16, delay:
     if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
         session.info.setdefault(_PENDING, []).append((state.queue, job, delay))
         return job.id
-    return state.queue.enqueue(job, delay=delay)
+    _hand_over(state.queue, job, delay)
+    return job.id
+
+
+def _hand_over(queue: Any, job: Job, delay: float) -> None:
+    if has_request_context():
+        request.environ.setdefault(_HELD, []).append((queue, job, delay))
+    else:
+        queue.enqueue(job, delay=delay)
+
+
+def install(app: Flask) -> None:
+    """Hand a request's jobs to the queue once the request is over (whatever its outcome)."""
+
+    @app.teardown_request
+    def _release(exc: BaseException | None) -> None:
+        for queue, job, delay in request.environ.pop(_HELD, []):
+            try:
+                queue.enqueue(job, delay=delay)
+            except Exception:  # the response is already made: log, and let the other jobs go
+                log.exception("could not queue job %s (%s)", job.name, job.id)
 
 
 @event.listens_for(Session, "after_flush")
@@ -53,7 +76,7 @@ def _wrote(session: Session, context: Any) -> None:
 def _send(session: Session) -> None:
     session.info.pop(_WROTE, None)
     for queue, job, delay in session.info.pop(_PENDING, []):
-        queue.enqueue(job, delay=delay)
+        _hand_over(queue, job, delay)
 
 
 @event.listens_for(Session, "after_rollback")

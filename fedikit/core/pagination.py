@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, bindparam
 
 
 def paginate(
@@ -33,3 +33,27 @@ def paginate(
 def newest_first(rows: list[Any], *, min_id: int | None) -> list[Any]:
     """Rows of a :func:`paginate` query in newest-first order whichever way it ran."""
     return list(reversed(rows)) if min_id is not None else rows
+
+
+def paginate_template(query: Select[Any], column: Any, *, max_id: bool, since_id: bool, min_id: bool) -> Select[Any]:
+    """:func:`paginate` with bound parameters in place of the values: build once, run with :func:`page_params`.
+
+    For queries run on every request (the home feed): a kept template skips
+    building and hashing the statement each time.
+    """
+    return paginate(
+        query,
+        column,
+        max_id=bindparam("page_max_id") if max_id else None,
+        since_id=bindparam("page_since_id") if since_id else None,
+        min_id=bindparam("page_min_id") if min_id else None,
+        limit=bindparam("page_limit"),
+    )
+
+
+def page_params(
+    *, max_id: int | None = None, since_id: int | None = None, min_id: int | None = None, limit: int = 20
+) -> dict[str, int]:
+    """Values for a :func:`paginate_template` statement made with the same page shape."""
+    values = {"page_max_id": max_id, "page_since_id": since_id, "page_min_id": min_id, "page_limit": limit}
+    return {key: value for key, value in values.items() if value is not None}

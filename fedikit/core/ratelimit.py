@@ -21,6 +21,8 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
+from fedikit.plugin_api import StartupError
+
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
@@ -63,6 +65,10 @@ def _deletes() -> bool:
     )
 
 
+def _sign_up() -> bool:
+    return request.method == "POST" and request.path.rstrip("/") == "/api/v1/accounts"
+
+
 def _sign_in_email() -> str | None:
     login = (request.form.get("email") or request.form.get("username") or "").strip().lower()
     return f"login:{login}" if login else None
@@ -81,6 +87,7 @@ RULES = (
     Rule("unauthenticated_api", 300, 300, _anonymous_api, _ip_key),
     Rule("sign_in_ip", 25, 300, _sign_in, _ip_key),
     Rule("sign_in_login", 25, 3600, _sign_in, _sign_in_email),
+    Rule("api_sign_up", 5, 1800, _sign_up, _ip_key),
     Rule("media_uploads", 30, 1800, _media, lambda: _token_key() or _ip_key()),
     Rule("deletes", 30, 1800, _deletes, lambda: _token_key() or _ip_key()),
 )
@@ -140,8 +147,38 @@ class Limiter:
         return count, rule.limit, (window + 1) * rule.period
 
 
+def parse_overrides(value: Any) -> dict[str, tuple[int, int]]:
+    """``RATE_LIMITS``: a mapping, or ``name=limit/seconds,...`` from the environment.
+
+    For example ``RATE_LIMITS=per_token_api=100000/300,authenticated_api=100000/300``
+    lets a load test through; rule names are those of :data:`RULES`.
+    """
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        items = list(value.items())
+    else:
+        items = []
+        for part in str(value).split(","):
+            name, _, rule = part.strip().partition("=")
+            limit, _, period = rule.partition("/")
+            items.append((name.strip(), (limit.strip(), period.strip())))
+    known = {rule.name for rule in RULES}
+    parsed = {}
+    for name, (limit, period) in items:
+        if name not in known:
+            raise StartupError(f"RATE_LIMITS: unknown rule {name!r}; rules are {', '.join(sorted(known))}")
+        try:
+            parsed[name] = (int(limit), int(period))
+        except (TypeError, ValueError):
+            raise StartupError(f"RATE_LIMITS: {name} needs limit/seconds, e.g. {name}=300/300") from None
+        if parsed[name][0] < 1 or parsed[name][1] < 1:
+            raise StartupError(f"RATE_LIMITS: {name} needs a positive limit and period")
+    return parsed
+
+
 def install(app: Flask) -> None:
-    overrides = app.config.get("RATE_LIMITS") or {}
+    overrides = parse_overrides(app.config.get("RATE_LIMITS"))
     rules = tuple(
         dataclasses.replace(rule, limit=int(overrides[rule.name][0]), period=int(overrides[rule.name][1]))
         if rule.name in overrides

@@ -16,9 +16,10 @@ to leave out of timelines; it never makes more visible.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
 from fedikit.core.db import db, utcnow
@@ -27,20 +28,33 @@ from fedikit.plugin_api import Visibility
 
 PUBLIC_VISIBILITIES = (Visibility.PUBLIC.value, Visibility.UNLISTED.value)
 
+# Named aliases made once: they never correlate with an Account or Status the
+# outer query joins, and building an alias per call costs more than the query.
+_author = aliased(Account, name="visibility_author")
+_boosted = aliased(Status, name="visibility_boosted")
+_blocked_domain_author = aliased(Account, name="visibility_domain_author")
 
-def _own_rules(status: Any, viewer: Account | None) -> ColumnElement[bool]:
+
+# Each viewer's conditions are built once and kept: building them costs more
+# than running the query they end up in. They hold nothing but the viewer's id.
+VIEWER_CACHE = 256
+
+# Evaluated when a statement runs, so a kept condition never holds a stale time.
+_NOW = bindparam("visibility_now", callable_=utcnow, type_=Mute.expires_at.type)
+
+
+def _own_rules(status: Any, viewer_id: int | None) -> ColumnElement[bool]:
     """The visibility rules for one status row (``status`` is ``Status`` or an alias)."""
-    author = aliased(Account)  # aliased: never correlate with an Account the outer query joins
-    author_active = ~exists().where(author.id == status.account_id, author.suspended_at.is_not(None))
-    if viewer is None:
+    author_active = ~exists().where(_author.id == status.account_id, _author.suspended_at.is_not(None))
+    if viewer_id is None:
         return and_(status.visibility.in_(PUBLIC_VISIBILITIES), author_active)
-    mentioned = exists().where(Mention.status_id == status.id, Mention.account_id == viewer.id)
-    following = exists().where(Follow.account_id == viewer.id, Follow.target_account_id == status.account_id)
-    blocked_by_author = exists().where(Block.account_id == status.account_id, Block.target_account_id == viewer.id)
+    mentioned = exists().where(Mention.status_id == status.id, Mention.account_id == viewer_id)
+    following = exists().where(Follow.account_id == viewer_id, Follow.target_account_id == status.account_id)
+    blocked_by_author = exists().where(Block.account_id == status.account_id, Block.target_account_id == viewer_id)
     return and_(
         author_active,
         or_(
-            status.account_id == viewer.id,
+            status.account_id == viewer_id,
             and_(status.visibility.in_(PUBLIC_VISIBILITIES), ~blocked_by_author),
             and_(status.visibility == Visibility.PRIVATE.value, or_(following, mentioned)),
             and_(status.visibility == Visibility.DIRECT.value, mentioned),
@@ -48,11 +62,22 @@ def _own_rules(status: Any, viewer: Account | None) -> ColumnElement[bool]:
     )
 
 
-def visible_to(viewer: Account | None, status: Any = Status) -> ColumnElement[bool]:
-    """SQL condition: ``status`` rows that ``viewer`` (None: anonymous) may see."""
-    original = aliased(Status)
-    boosted_visible = exists().where(original.id == status.reblog_of_id, _own_rules(original, viewer))
-    return and_(_own_rules(status, viewer), or_(status.reblog_of_id.is_(None), boosted_visible))
+def visible_to(viewer: Account | int | None, status: Any = Status) -> ColumnElement[bool]:
+    """SQL condition: ``status`` rows that ``viewer`` (an account or its id; None: anonymous) may see."""
+    viewer_id = viewer.id if isinstance(viewer, Account) else viewer
+    if status is Status:
+        return _visible_to_kept(viewer_id)
+    return _visible_to(viewer_id, status)
+
+
+@functools.lru_cache(maxsize=VIEWER_CACHE)
+def _visible_to_kept(viewer_id: int | None) -> ColumnElement[bool]:
+    return _visible_to(viewer_id, Status)
+
+
+def _visible_to(viewer_id: int | None, status: Any) -> ColumnElement[bool]:
+    boosted_visible = exists().where(_boosted.id == status.reblog_of_id, _own_rules(_boosted, viewer_id))
+    return and_(_own_rules(status, viewer_id), or_(status.reblog_of_id.is_(None), boosted_visible))
 
 
 def can_see(viewer: Account | None, status: Status) -> bool:
@@ -60,32 +85,42 @@ def can_see(viewer: Account | None, status: Status) -> bool:
     return bool(db.session.scalar(select(exists().where(Status.id == status.id, visible_to(viewer)))))
 
 
-def hidden_by(viewer: Account | None, status: Any = Status) -> ColumnElement[bool]:
+def hidden_by(viewer: Account | int | None, status: Any = Status) -> ColumnElement[bool]:
     """SQL condition: rows the viewer chose not to see in timelines (blocked, muted, domain-blocked).
 
     Applies to the status's author and, for reblogs, to the boosted author too.
+    ``viewer`` is an account or its id.
     """
     if viewer is None:
         return false()
-    original = aliased(Status)
-    author = aliased(Account)
+    viewer_id = viewer.id if isinstance(viewer, Account) else viewer
+    if status is Status:
+        return _hidden_by_kept(viewer_id)
+    return _hidden_by(viewer_id, status)
 
+
+@functools.lru_cache(maxsize=VIEWER_CACHE)
+def _hidden_by_kept(viewer_id: int) -> ColumnElement[bool]:
+    return _hidden_by(viewer_id, Status)
+
+
+def _hidden_by(viewer_id: int, status: Any) -> ColumnElement[bool]:
     def unwanted(author_id: Any) -> ColumnElement[bool]:
         return or_(
-            exists().where(Block.account_id == viewer.id, Block.target_account_id == author_id),
+            exists().where(Block.account_id == viewer_id, Block.target_account_id == author_id),
             exists().where(
-                Mute.account_id == viewer.id,
+                Mute.account_id == viewer_id,
                 Mute.target_account_id == author_id,
-                or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
+                or_(Mute.expires_at.is_(None), Mute.expires_at > _NOW),
             ),
             exists().where(
-                author.id == author_id,
-                AccountDomainBlock.account_id == viewer.id,
-                AccountDomainBlock.domain == author.domain,
+                _blocked_domain_author.id == author_id,
+                AccountDomainBlock.account_id == viewer_id,
+                AccountDomainBlock.domain == _blocked_domain_author.domain,
             ),
         )
 
-    boosted_unwanted = exists().where(original.id == status.reblog_of_id, unwanted(original.account_id))
+    boosted_unwanted = exists().where(_boosted.id == status.reblog_of_id, unwanted(_boosted.account_id))
     return or_(unwanted(status.account_id), boosted_unwanted)
 
 

@@ -147,3 +147,19 @@ def _deletes_and_media_uploads(fedikit_client: Any) -> None:
     first = fedikit_client.post("/api/v2/media", headers=headers)
     assert first.status_code != 429
     assert fedikit_client.post("/api/v2/media", headers=headers).status_code == 429
+
+
+def test_limits_from_the_environment_syntax() -> None:
+    from fedikit.core.app import create_app
+    from fedikit.core.ratelimit import parse_overrides
+    from fedikit.plugin_api import StartupError
+
+    assert parse_overrides("per_token_api=100000/300, deletes=5/60") == {
+        "per_token_api": (100000, 300),
+        "deletes": (5, 60),
+    }
+    for bad in ("per_token_api=lots", "nonsense=1/1", "deletes=0/60"):
+        with pytest.raises(StartupError, match="RATE_LIMITS"):
+            parse_overrides(bad)
+    with pytest.raises(StartupError, match="unknown rule"):
+        create_app({"RATE_LIMITS": "typo=1/1"}, environ={}, env_file=False)

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import AccessToken, Application, User
@@ -37,7 +38,11 @@ def store(
 
 def find(access: str) -> AccessToken | None:
     """The live token with this secret: not revoked, not expired."""
-    token = db.session.scalar(select(AccessToken).where(AccessToken.token_digest == digest(access)))
+    token = db.session.scalar(
+        select(AccessToken)
+        .where(AccessToken.token_digest == digest(access))
+        .options(joinedload(AccessToken.user).joinedload(User.account))  # every request needs all three
+    )
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= utcnow():

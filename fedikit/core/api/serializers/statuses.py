@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.api.serializers.common import base_url, iso
@@ -20,53 +21,81 @@ from fedikit.core.models import (
     ConversationMute,
     Favourite,
     MediaAttachment,
+    Mention,
     Status,
     StatusPin,
+    Tag,
+    status_tags,
 )
 
 
 def _preload(statuses: Sequence[Status]) -> dict[int, Status]:
-    """Statuses and the ones they boost, with mentions, tags, media and accounts, in a few queries."""
-    ids = {s.id for s in statuses} | {s.reblog_of_id for s in statuses if s.reblog_of_id}
-    rows = db.session.scalars(
-        select(Status)
-        .where(Status.id.in_(ids))
-        .options(
-            selectinload(Status.mentions),
-            selectinload(Status.tags),
-            selectinload(Status.media_attachments),
-        )
-        .execution_options(populate_existing=True)
-    )
-    loaded = {s.id: s for s in rows}
-    account_ids = {m.account_id for s in loaded.values() for m in s.mentions}
+    """The page's statuses and the ones they boost, with mentions, tags, media and accounts: five queries.
+
+    Statuses already in the session are used as they are; only the boosted
+    ones the page lacks are loaded, and the collections are filled for all
+    of them at once.
+    """
+    loaded = {s.id: s for s in statuses}
+    missing = {s.reblog_of_id for s in statuses if s.reblog_of_id and s.reblog_of_id not in loaded}
+    if missing:
+        loaded.update((s.id, s) for s in db.session.scalars(select(Status).where(Status.id.in_(missing))))
+    ids = list(loaded)
+    mentions: dict[int, list[Mention]] = defaultdict(list)
+    for mention in db.session.scalars(select(Mention).where(Mention.status_id.in_(ids)).order_by(Mention.id)):
+        mentions[mention.status_id].append(mention)
+    tags: dict[int, list[Tag]] = defaultdict(list)
+    tagged = select(status_tags.c.status_id, Tag).join(Tag, Tag.id == status_tags.c.tag_id)
+    for status_id, tag in db.session.execute(tagged.where(status_tags.c.status_id.in_(ids)).order_by(Tag.name)):
+        tags[status_id].append(tag)
+    media: dict[int, list[MediaAttachment]] = defaultdict(list)
+    attached = select(MediaAttachment).where(MediaAttachment.status_id.in_(ids)).order_by(MediaAttachment.id)
+    for attachment in db.session.scalars(attached):
+        media[attachment.status_id].append(attachment)
+    for status_id, one in loaded.items():
+        set_committed_value(one, "mentions", mentions.get(status_id, []))
+        set_committed_value(one, "tags", tags.get(status_id, []))
+        set_committed_value(one, "media_attachments", media.get(status_id, []))
+    account_ids = {m.account_id for found in mentions.values() for m in found}
     if account_ids:
         list(db.session.scalars(select(Account).where(Account.id.in_(account_ids))))  # into the identity map
     return loaded
 
 
 class Viewer:
-    """What one viewer has done to a set of statuses."""
+    """What one viewer has done to a set of statuses: one query for all five kinds."""
 
     def __init__(self, viewer: Account | None, ids: set[int], conversation_ids: set[int]) -> None:
         self.account = viewer
+        self.favourited: set[int] = set()
+        self.reblogged: set[int] = set()
+        self.bookmarked: set[int] = set()
+        self.pinned: set[int] = set()
+        self.muted: set[int] = set()
         if viewer is None or not ids:
-            self.favourited = self.reblogged = self.bookmarked = self.pinned = self.muted = set()
             return
-
-        def ids_of(column: Any, owner: Any, among: Any, values: set[int]) -> set[int]:
-            return set(db.session.scalars(select(column).where(owner == viewer.id, among.in_(values))))
-
-        self.favourited = ids_of(Favourite.status_id, Favourite.account_id, Favourite.status_id, ids)
-        self.reblogged = ids_of(Status.reblog_of_id, Status.account_id, Status.reblog_of_id, ids)
-        self.bookmarked = ids_of(Bookmark.status_id, Bookmark.account_id, Bookmark.status_id, ids)
-        self.pinned = ids_of(StatusPin.status_id, StatusPin.account_id, StatusPin.status_id, ids)
-        self.muted = ids_of(
-            ConversationMute.conversation_id,
-            ConversationMute.account_id,
-            ConversationMute.conversation_id,
-            conversation_ids,
-        )
+        kinds = [
+            select(literal("favourited"), Favourite.status_id).where(
+                Favourite.account_id == viewer.id, Favourite.status_id.in_(ids)
+            ),
+            select(literal("reblogged"), Status.reblog_of_id).where(
+                Status.account_id == viewer.id, Status.reblog_of_id.in_(ids)
+            ),
+            select(literal("bookmarked"), Bookmark.status_id).where(
+                Bookmark.account_id == viewer.id, Bookmark.status_id.in_(ids)
+            ),
+            select(literal("pinned"), StatusPin.status_id).where(
+                StatusPin.account_id == viewer.id, StatusPin.status_id.in_(ids)
+            ),
+        ]
+        if conversation_ids:
+            kinds.append(
+                select(literal("muted"), ConversationMute.conversation_id).where(
+                    ConversationMute.account_id == viewer.id, ConversationMute.conversation_id.in_(conversation_ids)
+                )
+            )
+        for kind, id_ in db.session.execute(union_all(*kinds)):
+            getattr(self, kind).add(id_)
 
 
 def statuses(viewer: Account | None, page: Sequence[Status]) -> list[dict[str, Any]]:
@@ -77,14 +106,10 @@ def statuses(viewer: Account | None, page: Sequence[Status]) -> list[dict[str, A
     all_ids = set(loaded)
     conversations = {s.conversation_id for s in loaded.values() if s.conversation_id}
     state = Viewer(viewer, all_ids, conversations)
-    apps = {
-        a.id: a
-        for a in db.session.scalars(
-            select(Application).where(
-                Application.id.in_({s.application_id for s in loaded.values() if s.application_id})
-            )
-        )
-    }
+    app_ids = {s.application_id for s in loaded.values() if s.application_id and s.local}
+    apps = (
+        {a.id: a for a in db.session.scalars(select(Application).where(Application.id.in_(app_ids)))} if app_ids else {}
+    )
     polls = polls_for(viewer, all_ids)
     return [_status(loaded[s.id], loaded, state, apps, polls) for s in page]
 
