@@ -80,9 +80,10 @@ def create_app(
     state = Fedikit(app=app, config=settings, pm=pm, plugins=infos)
 
     # 4. jobs
-    from fedikit.core.services import notifications, polls, scheduled, timelines
+    from fedikit.core.services import conversations, notifications, polls, scheduled, timelines
 
-    for module in (timelines, notifications, polls, scheduled):  # core's own jobs, registered like any plugin's
+    # core's own jobs, registered like any plugin's
+    for module in (timelines, notifications, polls, scheduled, conversations):
         for name, handler in module.JOBS.items():
             state.jobs.add(name, handler, "core")
     for plugin_name, result in _results(pm, "register_jobs"):

@@ -40,11 +40,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_THREADS": "5",
     "JOB_WORKERS": "2",
     "MAX_STATUS_CHARS": "500",
-    "REGISTRATIONS_MODE": "none",  # open, approved or none (Mastodon's names); sign-up is not built yet
+    "REGISTRATIONS_MODE": "none",  # open, approved or none (Mastodon's names): who may sign up through an app
+    "TRENDS_ENABLED": "false",  # trending hashtags and statuses (/api/v1/trends/*): off until the admin opts in
 }
 REGISTRATIONS_MODES = ("open", "approved", "none")
 
-BOOLEAN_KEYS = ("LOCAL_HTTPS", "S3_ENABLED", "ES_ENABLED", "SINGLE_USER_MODE", "AUTHORIZED_FETCH")
+BOOLEAN_KEYS = ("LOCAL_HTTPS", "S3_ENABLED", "ES_ENABLED", "SINGLE_USER_MODE", "AUTHORIZED_FETCH", "TRENDS_ENABLED")
 INTEGER_KEYS = ("WEB_CONCURRENCY", "MAX_THREADS", "JOB_WORKERS", "MAX_STATUS_CHARS")
 LIST_KEYS = ("FEDIKIT_PLUGINS", "FEDIKIT_DISABLED_PLUGINS", "MODERATION_FILTERS")
 

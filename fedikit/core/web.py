@@ -23,6 +23,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from fedikit.core.db import db, utcnow
+from fedikit.core.errors import ValidationError
 from fedikit.core.models import User
 from fedikit.core.services.accounts import sign_in_refusal
 from fedikit.core.state import current
@@ -131,7 +132,10 @@ def _domain_error(exc: FedikitError):  # noqa: ANN202
     db.session.rollback()
     code = 404 if isinstance(exc, NotFound) else getattr(exc, "status_code", 422)
     if request.path.startswith(("/api/", "/oauth/")):
-        return jsonify(error=str(exc)), code
+        body = {"error": str(exc)}
+        if isinstance(exc, ValidationError) and exc.fields:
+            body["details"] = exc.details()  # field by field, as Mastodon details a failed sign-up
+        return jsonify(body), code
     return str(exc), code
 
 

@@ -30,6 +30,12 @@ from fedikit.plugin_api.markers import hookimpl
 from fedikit.plugin_api.testing import settle
 from fedikit.plugin_api.types import FeedStore, Job, JobQueue, MediaStore, PubSub, SearchIndex
 
+REPLIES_POLICIES = ("followed", "list", "none")  # a list's replies_policy, as Mastodon names them
+HOSTILE_QUERIES = (  # query syntax of FTS5, tsquery, Lucene and SQL, and odd text
+    *('"', "'", "*", "some*", ":*", "col:val", "a OR b", "a | b & !c", "-x", "NEAR(", "NEAR(a b)", "(", ")"),
+    *("<->", "\\", "\x00", "'; DROP TABLE x; --", "   ", "日本語", "e\u0301", "\U0001f600", "x" * 1000),
+)
+
 
 def _state(app: Flask) -> Any:
     return app.extensions["fedikit"]
@@ -195,6 +201,46 @@ class FeedStoreConformance:
         status = statuses.post(bob, "breaking")
         assert status.id not in self._home(fedikit_app, alice)
         assert [s.id for s in timelines.list_timeline(alice, exclusive.id)] == [status.id]
+
+    def test_list_replies_policy(self, fedikit_app: Flask) -> None:
+        """``followed``: replies to anyone the owner follows; ``list``: to list members; ``none``: none.
+
+        Whatever the policy, a list shows threads (replies to oneself) and replies to its owner.
+        """
+        from fedikit.core.db import db
+        from fedikit.core.models import List, ListAccount
+        from fedikit.core.services import relationships, statuses, timelines
+
+        alice, bob, carol, dave, erin = (_account(name) for name in ("alice", "bob", "carol", "dave", "erin"))
+        for followed in (bob, carol, dave):
+            relationships.follow(alice, followed)
+        lists = {policy: List(account_id=alice.id, title=policy, replies_policy=policy) for policy in REPLIES_POLICIES}
+        db.session.add_all(lists.values())
+        db.session.flush()
+        db.session.add_all(ListAccount(list_id=made.id, account_id=bob.id) for made in lists.values())
+        db.session.add(ListAccount(list_id=lists["list"].id, account_id=carol.id))
+        db.session.commit()
+        to = {who.username: statuses.post(who, "hello") for who in (alice, bob, carol, dave, erin)}
+        posted = {
+            "plain": statuses.post(bob, "no reply"),
+            "thread": statuses.post(bob, "more", in_reply_to=to["bob"]),
+            "to the owner": statuses.post(bob, "hi alice", in_reply_to=to["alice"]),
+            "to a member": statuses.post(bob, "hi carol", in_reply_to=to["carol"]),
+            "to a followed non-member": statuses.post(bob, "hi dave", in_reply_to=to["dave"]),
+            "to a stranger": statuses.post(bob, "hi erin", in_reply_to=to["erin"]),
+        }
+        settle(fedikit_app)
+        always = {"plain", "thread", "to the owner"}
+        expected = {
+            "followed": always | {"to a member", "to a followed non-member"},
+            "list": always | {"to a member"},
+            "none": always,
+        }
+        for policy, made in lists.items():
+            shown = {s.id for s in timelines.list_timeline(alice, made.id)}
+            wanted = {posted[name].id for name in expected[policy]} | {to["bob"].id}
+            wanted |= {to["carol"].id} if policy == "list" else set()
+            assert shown == wanted, policy
 
     def test_precomputed_store_primitives(self, fedikit_app: Flask) -> None:
         feeds = _state(fedikit_app).feeds
@@ -423,10 +469,26 @@ class SearchIndexConformance:
         second = index.search("statuses", "common", limit=3, offset=3)
         assert len(first) == 3 and len(second) == 3 and not set(first) & set(second)
 
-    @pytest.mark.parametrize("query", ['"', "*", "a OR b", "-x", "col:val", "NEAR(", "'; DROP TABLE x; --", "   "])
-    def test_hostile_queries_do_not_fail(self, index: SearchIndex, query: str) -> None:
-        index.index("statuses", 1, "some text")
-        assert isinstance(index.search("statuses", query), list)
+    def test_accounts_match_word_prefixes(self, index: SearchIndex) -> None:
+        if "accounts" not in index.kinds:
+            pytest.skip("this index does not search accounts")
+        index.index("accounts", 1, "alice Alice Liddell wonderland.example")
+        index.index("accounts", 2, "alfred Alfred Pennyworth")
+        index.index("accounts", 3, "bob")
+        assert index.search("accounts", "ali") == [1]
+        assert sorted(index.search("accounts", "AL")) == [1, 2]
+        assert index.search("accounts", "lidd al") == [1]  # every word, in any order
+        assert index.search("accounts", "wonder") == [1]
+        assert index.search("accounts", "ali bo") == []
+
+    @pytest.mark.parametrize("kind", ["statuses", "accounts"])
+    @pytest.mark.parametrize("query", HOSTILE_QUERIES)
+    def test_hostile_queries_do_not_fail(self, index: SearchIndex, kind: str, query: str) -> None:
+        if kind not in index.kinds:
+            pytest.skip(f"this index does not search {kind}")
+        index.index(kind, 1, "some text")
+        assert isinstance(index.search(kind, query), list)
+        assert index.search(kind, f"{query} some") in ([], [1])
 
 
 class PubSubConformance:

@@ -252,17 +252,32 @@ class SearchIndex(Protocol):
     """Full-text search over statuses and accounts.
 
     The index only finds candidate ids; core applies visibility afterwards.
+    A query is plain text as a person typed it: every word in it must match
+    (in any order, case aside), and nothing in it is ever read as query
+    syntax, so quotes, ``*``, ``:``, ``-``, ``NEAR``, ``OR`` or a very long
+    query find what their words find, or nothing, and never raise.
     """
 
     kinds: frozenset[str]
     """Which kinds this index can search: a subset of {"statuses", "accounts"}."""
 
-    def index(self, kind: str, id: int, text: str) -> None: ...
+    def index(self, kind: str, id: int, text: str) -> None:
+        """Store (or replace) the document ``id`` of ``kind``.
+
+        An account's text is its username, display name and domain.
+        """
+        ...
 
     def remove(self, kind: str, id: int) -> None: ...
 
     def search(self, kind: str, query: str, *, limit: int = 20, offset: int = 0) -> list[int]:
-        """Ids of matching documents, best match first."""
+        """Ids of matching documents, best match first.
+
+        For ``accounts`` each word of the query matches the words it begins
+        (``ali`` finds ``alice``), as Mastodon's account search does for
+        compose autocomplete. For ``statuses`` a word matches the whole word
+        (an index may also match its other forms, as stemming does).
+        """
         ...
 
 
@@ -283,7 +298,10 @@ class JobQueue(Protocol):
         ...
 
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until nothing is queued or running; False on timeout. For tests and shutdown."""
+        """Wait until nothing is queued or running; False on timeout. For tests and shutdown.
+
+        May answer False before the timeout when nothing runs and every queued job is due after it.
+        """
         ...
 
     def close(self) -> None: ...

@@ -64,6 +64,22 @@ def password_token(
     return response.json
 
 
+def app_only_token(client: FlaskClient, scopes: str = SCOPES) -> str:
+    """A new app's own token (``client_credentials``): no user behind it, as sign-up wants."""
+    application = register_app(client, scopes, name="app only")
+    response = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": application["client_id"],
+            "client_secret": application["client_secret"],
+            "scope": scopes,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return response.json["access_token"]
+
+
 MakeApiUser = Callable[..., ApiUser]
 
 

@@ -30,10 +30,11 @@ from sqlalchemy import select
 
 from fedikit.core.api.routes import ROUTES
 from fedikit.core.db import db
-from fedikit.core.models import Account, Notification, Poll
+from fedikit.core.models import Account, AccountConversation, Notification, Poll
 from fedikit.core.services import polls, relationships
 from fedikit.core.services import statuses as status_service
 from fedikit.core.services.accounts import create_local_account
+from fedikit.plugin_api.testing import settle
 
 
 def in_an_hour() -> str:
@@ -140,6 +141,7 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any, Any]] = {
     # --------------------------------------------------------------- notifications (<id>: one of the owner's)
     ("GET", "/api/v1/notifications"): USER,
     ("POST", "/api/v1/notifications/clear"): USER,
+    ("GET", "/api/v1/notifications/unread_count"): USER,
     ("GET", "/api/v1/notifications/<id>"): OWNER_ONLY,
     ("POST", "/api/v1/notifications/<id>/dismiss"): OWNER_ONLY,
     # --------------------------------------------------------------- lists (<id>, <list_id>: the owner's list)
@@ -185,6 +187,20 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any, Any]] = {
     ("POST", "/api/v1/domain_blocks"): USER,
     ("DELETE", "/api/v1/domain_blocks"): USER,
     ("GET", "/api/v1/preferences"): USER,
+    # --------------------------------------------------------------- conversations, featured tags, notes, profile
+    # (<id>: the owner's conversation with ``other``, the owner's featured tag)
+    ("GET", "/api/v1/conversations"): USER,
+    ("DELETE", "/api/v1/conversations/<id>"): OWNER_ONLY,
+    ("POST", "/api/v1/conversations/<id>/read"): OWNER_ONLY,
+    ("GET", "/api/v1/accounts/search"): USER,
+    ("GET", "/api/v1/featured_tags"): USER,
+    ("POST", "/api/v1/featured_tags"): USER,
+    ("GET", "/api/v1/featured_tags/suggestions"): USER,
+    ("DELETE", "/api/v1/featured_tags/<id>"): OWNER_ONLY,
+    ("GET", f"{A}/featured_tags"): PUBLIC,
+    ("POST", f"{A}/note"): USER,
+    ("DELETE", "/api/v1/profile/avatar"): USER,
+    ("DELETE", "/api/v1/profile/header"): USER,
     # --------------------------------------------------------------- search and discovery
     ("GET", "/api/v2/search"): PUBLIC,
     ("GET", "/api/v2/suggestions"): USER,
@@ -198,6 +214,11 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any, Any]] = {
     ("GET", "/api/v1/instance/activity"): OPEN,
     ("GET", "/api/v1/custom_emojis"): OPEN,
     ("GET", "/api/v2/instance"): OPEN,
+    # --------------------------------------------------------------- trends, sign-up
+    # (the trends rows sit under "search and discovery"); signing up takes the app's own token
+    # (client_credentials), never a user's, and registrations are closed by default: this
+    # matrix's app-only caller is refused with "This action is not allowed" (tests/api/test_signup.py)
+    ("POST", "/api/v1/accounts"): (401, 403, 403, 403, 403),
 }
 
 # What each endpoint is sent besides the path (query string for GET, form otherwise).
@@ -227,6 +248,9 @@ ARGUMENTS: dict[tuple[str, str], Callable[[Any], dict[str, Any]]] = {
     ("POST", "/api/v1/media"): lambda w: {"file": (io.BytesIO(png()), "upload.png")},
     ("POST", "/api/v2/media"): lambda w: {"file": (io.BytesIO(png()), "upload.png")},
     ("PUT", "/api/v1/media/<id>"): lambda w: {"description": "a description"},
+    ("GET", "/api/v1/accounts/search"): lambda w: {"q": "owner"},
+    ("POST", "/api/v1/featured_tags"): lambda w: {"name": "another"},
+    ("POST", f"{A}/note"): lambda w: {"comment": "a note"},
 }
 
 ENDPOINTS = [(method, path) for path, methods, _view in ROUTES for method in methods]
@@ -256,6 +280,11 @@ class World:
         db.session.commit()
         self.notification_id = db.session.scalar(select(Notification.id).where(Notification.account_id == owner.id))
         assert self.notification_id is not None
+        status_service.post(owner, "@other a direct message", visibility="direct")
+        settle(client.application)  # conversations are filed by a job (settled before any delayed job is queued)
+        conversation_id = db.session.scalar(
+            select(AccountConversation.id).where(AccountConversation.account_id == owner.id)
+        )
         made_list = self._made("/api/v1/lists", {"title": "the owner's list"})
         made_filter = self._made(
             "/api/v2/filters",
@@ -269,6 +298,7 @@ class World:
             "/api/v2/media", data={"file": (io.BytesIO(png()), "owner.png")}, headers=self.owner.headers
         )
         assert upload.status_code == 200, upload.text
+        featured = self._made("/api/v1/featured_tags", {"name": HASHTAG})
         # what fills <param>, by the path before it
         self.path_values = {
             "/api/v1/accounts": str(owner.id),
@@ -285,6 +315,8 @@ class World:
             "/api/v1/polls": str(poll_id),
             "/api/v1/scheduled_statuses": scheduled["id"],
             "/api/v1/media": upload.json["id"],
+            "/api/v1/conversations": str(conversation_id),
+            "/api/v1/featured_tags": featured["id"],
         }
         self.app_token = self._app_only_token()
 

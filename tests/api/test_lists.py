@@ -208,3 +208,49 @@ def test_exclusive_list_members_leave_the_home_timeline(fedikit_client: FlaskCli
     fedikit_client.put(f"/api/v1/lists/{exclusive['id']}", data={"exclusive": "false"}, headers=alice.headers)
     at_home = fedikit_client.get("/api/v1/timelines/home", headers=alice.headers).json
     assert [s["id"] for s in at_home] == [own["id"], from_carol["id"], from_bob["id"]]
+
+
+def test_list_replies_policy(fedikit_client: FlaskClient, make_api_user: Any) -> None:
+    """Mastodon's rule: threads and replies to the owner always; other replies as the list's policy says."""
+    alice, bob, carol, dave, erin = (make_api_user(name) for name in ("alice", "bob", "carol", "dave", "erin"))
+    for followed in (bob, carol, dave):
+        follow(fedikit_client, alice, followed)
+    policies = ("followed", "list", "none")
+    made = {policy: make_list(fedikit_client, alice, policy, replies_policy=policy) for policy in policies}
+    for policy, entry in made.items():
+        members = [bob.account.id, carol.account.id] if policy == "list" else [bob.account.id]
+        added = fedikit_client.post(
+            f"/api/v1/lists/{entry['id']}/accounts",
+            json={"account_ids": [str(m) for m in members]},
+            headers=alice.headers,
+        )
+        assert added.status_code == 200, added.text
+    start = {who.account.username: post(fedikit_client, who, "hello") for who in (alice, bob, carol, dave, erin)}
+
+    def reply(to: str, text: str) -> str:
+        return post(fedikit_client, bob, text, in_reply_to_id=start[to]["id"])["id"]
+
+    plain = post(fedikit_client, bob, "no reply")["id"]
+    thread, to_owner = reply("bob", "more from me"), reply("alice", "hi alice")
+    to_member, to_followed, to_stranger = reply("carol", "hi carol"), reply("dave", "hi dave"), reply("erin", "hi erin")
+
+    def shown(policy: str) -> list[str]:
+        response = fedikit_client.get(f"/api/v1/timelines/list/{made[policy]['id']}", headers=alice.headers)
+        assert response.status_code == 200, response.text
+        validate_list(response.json, "Status")
+        return [s["id"] for s in response.json]
+
+    always = [to_owner, thread, plain]
+    assert shown("followed") == [to_followed, to_member, *always, start["bob"]["id"]]
+    assert shown("list") == [to_member, *always, start["carol"]["id"], start["bob"]["id"]]
+    assert shown("none") == [*always, start["bob"]["id"]]
+    assert to_stranger not in shown("followed")
+    # the policy is read when the feed is: changing it changes what the list shows
+    changed = fedikit_client.put(
+        f"/api/v1/lists/{made['none']['id']}", data={"replies_policy": "followed"}, headers=alice.headers
+    )
+    assert changed.status_code == 200 and changed.json["replies_policy"] == "followed"
+    assert shown("none") == shown("followed")
+    # unfollowing the account replied to takes the reply out of a "followed" list
+    fedikit_client.post(f"/api/v1/accounts/{dave.account.id}/unfollow", headers=alice.headers)
+    assert to_followed not in shown("followed")

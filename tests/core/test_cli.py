@@ -95,6 +95,19 @@ def test_accounts_modify_reset_password(env: dict[str, str]) -> None:
     assert missing.exit_code == 1 and "no local account named 'nobody'" in missing.output
 
 
+def test_accounts_modify_approve(env: dict[str, str]) -> None:
+    from fedikit.core.services.accounts import create_local_account
+
+    run(env, "db", "upgrade")
+    app = app_for(env)
+    with app.app_context():
+        create_local_account("erin", "erin@example.com", "pending password", confirmed=True, approved=False)
+    _, waiting = sign_in(app, "erin", "pending password")
+    assert waiting.status_code == 401 and "waiting for approval" in waiting.text
+    assert run(env, "accounts", "modify", "erin", "--approve").exit_code == 0
+    assert sign_in(app_for(env), "erin", "pending password")[1].status_code == 302
+
+
 def test_plugins_list_shows_every_bundled_plugin_and_the_backends(env: dict[str, str]) -> None:
     result = run(env, "plugins", "list")
     assert result.exit_code == 0, result.output
@@ -106,6 +119,7 @@ def test_plugins_list_shows_every_bundled_plugin_and_the_backends(env: dict[str,
         "local_media",
         "sql_search",
         "memory_pubsub",
+        "nodeinfo",
     ):
         assert re.search(rf"^{plugin}  0\.1\.0  \(fedikit; entry point\)$", result.output, re.M), plugin
     assert "hooks: authenticate" in result.output

@@ -40,3 +40,15 @@ def link_header(ids: Sequence[int]) -> dict[str, str]:
     older = urlencode([*keep, ("max_id", str(ids[-1]))])
     newer = urlencode([*keep, ("min_id", str(ids[0]))])
     return {"Link": f'<{url}?{older}>; rel="next", <{url}?{newer}>; rel="prev"'}
+
+
+def offset_link_header(offset: int, limit: int, count: int) -> dict[str, str]:
+    """``Link`` for a page found by ``offset`` (trends): ``next`` when the page was full, ``prev`` unless first."""
+    keep = [(k, v) for k, v in request.args.items(multi=True) if k != "offset"]
+    url = f"{base_url()}{request.path}"
+    links = []
+    if count >= limit:
+        links.append(f'<{url}?{urlencode([*keep, ("offset", str(offset + limit))])}>; rel="next"')
+    if offset > 0:
+        links.append(f'<{url}?{urlencode([*keep, ("offset", str(max(offset - limit, 0)))])}>; rel="prev"')
+    return {"Link": ", ".join(links)} if links else {}

@@ -87,7 +87,7 @@ def make_app(ctx: click.Context) -> Any:
 def _finish(app: Any) -> None:
     state = app.extensions["fedikit"]
     if not state.queue.drain(60):
-        click.echo("fedikit: background jobs still running after 60 s; stopping them", err=True)
+        click.echo("fedikit: background jobs still running after 60 s, or due later; stopping them", err=True)
     state.close()
 
 

@@ -65,8 +65,11 @@ def accounts_create(username: str, email: str, confirmed: bool, role: str, passw
 @click.option("--reset-password", is_flag=True, help="Set a new generated password and print it.")
 @click.option("--role", type=click.Choice(["owner", "admin", "moderator", "user"]), default=None)
 @click.option("--confirm", is_flag=True, help="Mark the e-mail address confirmed.")
+@click.option("--approve", is_flag=True, help="Approve a sign-up waiting for approval (REGISTRATIONS_MODE=approved).")
 @click.option("--disable/--enable", default=None, help="Stop or allow signing in.")
-def accounts_modify(username: str, reset_password: bool, role: str | None, confirm: bool, disable: bool | None) -> None:
+def accounts_modify(
+    username: str, reset_password: bool, role: str | None, confirm: bool, approve: bool, disable: bool | None
+) -> None:
     """Change a local account, as ``tootctl accounts modify`` does."""
     from fedikit.core.db import db, utcnow
     from fedikit.core.passwords import generate_password
@@ -82,6 +85,8 @@ def accounts_modify(username: str, reset_password: bool, role: str | None, confi
             user.role = role
         if confirm and user.confirmed_at is None:
             user.confirmed_at = utcnow()
+        if approve:
+            user.approved = True
         if disable is not None:
             user.disabled = disable
         db.session.commit()

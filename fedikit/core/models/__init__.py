@@ -1,6 +1,7 @@
 """The data model. Import models from here."""
 
 from fedikit.core.models.accounts import Account, Role, User
+from fedikit.core.models.conversations import AccountConversation
 from fedikit.core.models.instance import DomainBlock, InstanceRule, RemoteInstance, Report
 from fedikit.core.models.oauth import AccessToken, Application, AuthorizationCode
 from fedikit.core.models.personal import (
@@ -15,10 +16,12 @@ from fedikit.core.models.personal import (
 )
 from fedikit.core.models.relationships import (
     AccountDomainBlock,
+    AccountNote,
     Block,
     Bookmark,
     ConversationMute,
     Favourite,
+    FeaturedTag,
     Follow,
     FollowRequest,
     Mute,
@@ -40,7 +43,9 @@ from fedikit.core.models.statuses import (
 __all__ = [
     "AccessToken",
     "Account",
+    "AccountConversation",
     "AccountDomainBlock",
+    "AccountNote",
     "Application",
     "AuthorizationCode",
     "Block",
@@ -50,6 +55,7 @@ __all__ = [
     "CustomFilter",
     "DomainBlock",
     "Favourite",
+    "FeaturedTag",
     "FilterKeyword",
     "FilterStatus",
     "Follow",

@@ -42,12 +42,14 @@ class Account(SnowflakeMixin, TimestampMixin, Base):
     outbox_url: Mapped[str | None] = mapped_column(String(2048))
     followers_url: Mapped[str | None] = mapped_column(String(2048))
     featured_url: Mapped[str | None] = mapped_column(String(2048))
-    public_key: Mapped[str] = mapped_column(Text, default="")
-    private_key: Mapped[str | None] = mapped_column(Text)  # local accounts only
+    public_key: Mapped[str] = mapped_column(Text, default="", deferred=True)  # PEM: only federation reads it
+    private_key: Mapped[str | None] = mapped_column(Text, deferred=True)  # local accounts only; signing reads it
 
     avatar_key: Mapped[str | None] = mapped_column(String(1024))
+    avatar_static_key: Mapped[str | None] = mapped_column(String(1024))  # a still frame of an animated avatar
     avatar_remote_url: Mapped[str | None] = mapped_column(String(2048))
     header_key: Mapped[str | None] = mapped_column(String(1024))
+    header_static_key: Mapped[str | None] = mapped_column(String(1024))
     header_remote_url: Mapped[str | None] = mapped_column(String(2048))
 
     moved_to_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fedikit.core.db import Base, SnowflakeMixin, utcnow
 from fedikit.core.models.accounts import Account
-from fedikit.core.models.statuses import Status
+from fedikit.core.models.statuses import Status, Tag
 
 
 class _AccountPair(SnowflakeMixin):
@@ -111,3 +111,27 @@ class TagFollow(SnowflakeMixin, Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FeaturedTag(SnowflakeMixin, Base):
+    """A hashtag shown on an account's profile (at most ``services.featured_tags.LIMIT``)."""
+
+    __tablename__ = "featured_tags"
+    __table_args__ = (UniqueConstraint("account_id", "tag_id"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))  # as the person typed it
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    tag: Mapped[Tag] = relationship(lazy="joined", innerjoin=True)
+
+
+class AccountNote(_AccountPair, Base):
+    """What an account privately wrote about another (shown to them only, in the Relationship)."""
+
+    __tablename__ = "account_notes"
+    __table_args__ = (UniqueConstraint("account_id", "target_account_id"),)
+
+    comment: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -6,13 +6,15 @@ import re
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from fedikit.core import jobs
 from fedikit.core.content import render
 from fedikit.core.db import db, utcnow
-from fedikit.core.errors import ValidationError
+from fedikit.core.errors import FieldError, ValidationError
 from fedikit.core.models import Account, Role, User
 from fedikit.core.passwords import hash_password
+from fedikit.core.services.media import PROFILE_IMAGES, process_profile_image, save_profile_images
 from fedikit.core.state import current
 
 USERNAME_RE = re.compile(r"\A[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?\Z", re.IGNORECASE)
@@ -22,6 +24,9 @@ EMAIL_MAX = 320
 EMAIL_RE = re.compile(
     r"\A[^@\s%,\"<>()\[\]\\;:]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\Z", re.IGNORECASE
 )
+USERNAME_RULE = "must contain only letters, numbers and _ . -, and begin and end with a letter, number or _"
+PASSWORD_MIN = 8
+PASSWORD_MAX = 72  # Mastodon's limit; it also bounds the work of hashing
 RESERVED_USERNAMES = {
     "admin",
     "support",
@@ -40,6 +45,49 @@ def local_uris(username: str) -> dict[str, str]:
     return {"uri": f"{base}/users/{username}", "url": f"{base}/@{username}"}
 
 
+def account_problems(username: str, email: str, password: str, *, reserved_ok: bool = False) -> list[FieldError]:
+    """Everything wrong with these details for a new local account, field by field (none: all fine)."""
+    problems: list[FieldError] = []
+
+    def problem(field: str, code: str, description: str, sentence: str) -> None:
+        problems.append(FieldError(field, code, description, sentence))
+
+    def too_long(limit: int) -> str:
+        return f"is too long (maximum is {limit} characters)"
+
+    shape = f"username {username!r} must be 1-{USERNAME_MAX} letters, digits, _ . or -"
+    if not username:
+        problem("username", "ERR_BLANK", "can't be blank", shape)
+    elif len(username) > USERNAME_MAX:
+        problem("username", "ERR_TOO_LONG", too_long(USERNAME_MAX), shape)
+    elif not USERNAME_RE.match(username):
+        problem("username", "ERR_INVALID", USERNAME_RULE, shape)
+    elif username.lower() in RESERVED_USERNAMES and not reserved_ok:
+        problem("username", "ERR_RESERVED", "is reserved", f"username {username!r} is reserved")
+    elif find_local(username) is not None:
+        problem("username", "ERR_TAKEN", "has already been taken", f"username {username!r} is taken")
+
+    email = email.strip()
+    invalid = f"e-mail address {email!r} is not valid"
+    if not email:
+        problem("email", "ERR_BLANK", "can't be blank", invalid)
+    elif len(email) > EMAIL_MAX:
+        problem("email", "ERR_TOO_LONG", too_long(EMAIL_MAX), invalid)
+    elif not EMAIL_RE.match(email):
+        problem("email", "ERR_INVALID", "is invalid", invalid)
+    elif db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
+        problem("email", "ERR_TAKEN", "has already been taken", f"e-mail address {email!r} is taken")
+
+    length = f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+    if not password:
+        problem("password", "ERR_BLANK", "can't be blank", length)
+    elif len(password) < PASSWORD_MIN:
+        problem("password", "ERR_TOO_SHORT", f"is too short (minimum is {PASSWORD_MIN} characters)", length)
+    elif len(password) > PASSWORD_MAX:
+        problem("password", "ERR_TOO_LONG", too_long(PASSWORD_MAX), length)
+    return problems
+
+
 def create_local_account(
     username: str,
     email: str,
@@ -47,36 +95,42 @@ def create_local_account(
     *,
     role: Role | str = Role.USER,
     confirmed: bool = False,
+    approved: bool = True,
+    locale: str | None = None,
     reserved_ok: bool = False,
 ) -> User:
-    """A local account and its user. ``reserved_ok`` lets an admin take names like ``admin``."""
-    if not USERNAME_RE.match(username) or len(username) > USERNAME_MAX:
-        raise ValidationError(f"username {username!r} must be 1-{USERNAME_MAX} letters, digits, _ . or -")
-    if username.lower() in RESERVED_USERNAMES and not reserved_ok:
-        raise ValidationError(f"username {username!r} is reserved")
-    email = email.strip()
-    if len(email) > EMAIL_MAX or not EMAIL_RE.match(email):
-        raise ValidationError(f"e-mail address {email!r} is not valid")
-    if len(password) < 8:
-        raise ValidationError("password must be at least 8 characters")
+    """A local account and its user. ``reserved_ok`` lets an admin take names like ``admin``.
+
+    ``approved=False``: the user may not sign in until an admin approves them.
+    Bad details: a ValidationError saying the first problem, with every
+    problem in its ``fields``.
+    """
+    problems = account_problems(username, email, password, reserved_ok=reserved_ok)
+    if problems:
+        raise ValidationError(str(problems[0]), fields=problems)
     try:
         role = Role(role)
     except ValueError:
         raise ValidationError(f"role must be one of {', '.join(r.value for r in Role)}") from None
-    if find_local(username) is not None:
-        raise ValidationError(f"username {username!r} is taken")
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
-        raise ValidationError(f"e-mail address {email!r} is taken")
     account = Account(username=username, domain=None, **local_uris(username))
     user = User(
         account=account,
-        email=email.lower(),
+        email=email.strip().lower(),
         password_hash=hash_password(password),
         role=role.value,
         confirmed_at=utcnow() if confirmed else None,
+        approved=approved,
+        locale=locale,
     )
     db.session.add_all([account, user])
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the name or address was taken by a concurrent request
+        db.session.rollback()
+        problems = account_problems(username, email, password, reserved_ok=reserved_ok)
+        if not problems:
+            raise
+        raise ValidationError(str(problems[0]), fields=problems) from None
     jobs.enqueue("core.index_account", account_id=account.id)
     return user
 
@@ -96,11 +150,16 @@ def find_user(identifier: str) -> User | None:
     return account.user if account is not None else None
 
 
+def is_local_domain(domain: str) -> bool:
+    """True for "" and this instance's own domains (``LOCAL_DOMAIN``, ``WEB_DOMAIN``), in any case."""
+    return not domain or domain.lower() in (current().config["LOCAL_DOMAIN"], current().config["WEB_DOMAIN"])
+
+
 def find_by_acct(acct: str) -> Account | None:
     """A stored account by ``user`` or ``user@domain``; the local domain counts as local."""
     username, _, domain = acct.strip().lstrip("@").partition("@")
     domain = domain.lower()
-    if not domain or domain in (current().config["LOCAL_DOMAIN"], current().config["WEB_DOMAIN"]):
+    if is_local_domain(domain):
         return find_local(username)
     return db.session.scalar(
         select(Account).where(func.lower(Account.username) == username.lower(), Account.domain == domain)
@@ -118,11 +177,16 @@ def resolve(acct: str) -> Account | None:
     return current().hook.resolve_account(acct=f"{username}@{domain.lower()}")
 
 
-PROFILE_FIELDS = ("display_name", "note", "locked", "bot", "discoverable", "indexable", "fields")
+PROFILE_FIELDS = ("display_name", "note", "locked", "bot", "discoverable", "indexable", "fields", *PROFILE_IMAGES)
 MAX_FIELDS = 4
 
 
 def update_profile(account: Account, **changes: Any) -> Account:
+    """Change what others see of ``account``; all or nothing (a ValidationError stores none of it).
+
+    ``avatar`` and ``header`` are uploaded files (streams), or None to remove
+    the image; see :func:`~fedikit.core.services.media.process_profile_image`.
+    """
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError(f"unknown profile fields: {', '.join(sorted(unknown))}")
@@ -139,9 +203,14 @@ def update_profile(account: Account, **changes: Any) -> Account:
         if len(fields) > MAX_FIELDS:
             raise ValidationError(f"at most {MAX_FIELDS} profile fields")
         account.fields = [{"name": str(f["name"])[:255], "value": str(f["value"])[:255]} for f in fields]
+    images = {kind: changes.pop(kind) for kind in PROFILE_IMAGES if kind in changes}
+    processed = {kind: process_profile_image(kind, f) if f is not None else None for kind, f in images.items()}
     for key, value in changes.items():
         setattr(account, key, value)
-    db.session.commit()
+    if processed:
+        save_profile_images(account, processed)  # stores the files, then commits
+    else:
+        db.session.commit()
     jobs.enqueue("core.index_account", account_id=account.id)
     current().emit("account_updated", account=account)
     return account

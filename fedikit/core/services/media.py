@@ -495,3 +495,113 @@ def delete(account: Account, media_id: int | None) -> None:
     db.session.delete(media)
     db.session.commit()
     _delete_keys(*keys)
+
+
+# ---------------------------------------------------------------- profile images: avatar and header
+
+# Mastodon's Account::Avatar and Account::Header: an avatar fills 400x400 (cropped to fit, Paperclip's
+# "400x400#"); a header keeps its aspect and is scaled down to at most 1500x500 pixels' worth.
+PROFILE_IMAGE_LIMIT = 8 * 1024 * 1024  # bytes
+AVATAR_SIZE = (400, 400)
+HEADER_PIXELS = 1500 * 500
+PROFILE_IMAGES = ("avatar", "header")
+
+
+@dataclasses.dataclass
+class ProfileImage:
+    """An avatar or header ready to store: the image as shown, and a still first frame when it moves."""
+
+    original: Rendition
+    static: Rendition | None
+
+
+def process_profile_image(kind: str, stream: IO[bytes] | None) -> ProfileImage:
+    """Check and re-encode an uploaded avatar or header (``kind``): sized as Mastodon sizes it, metadata gone.
+
+    Only JPEG, PNG, GIF and WebP images up to :data:`PROFILE_IMAGE_LIMIT` bytes;
+    anything else is a ValidationError (422, as Mastodon validates them).
+    """
+    from PIL import ImageOps, ImageSequence
+
+    if kind not in PROFILE_IMAGES:
+        raise ValueError(f"unknown profile image {kind!r}")
+    name = kind.capitalize()
+    try:
+        data, _size = _spool(stream, PROFILE_IMAGE_LIMIT, name)
+    except TooLarge as exc:  # a validation in Mastodon (422), not the proxy's body limit (413)
+        raise ValidationError(str(exc)) from None
+    with data, _pillow() as Image:
+        image, pillow_format = _open_image(Image, data)
+        content_type, extension = IMAGE_FORMATS[pillow_format]
+
+        def shaped(frame: Any) -> Any:
+            if frame.mode not in ("RGB", "RGBA", "L", "LA"):
+                frame = frame.convert("RGBA" if _has_alpha(frame) else "RGB")
+            if kind == "avatar":
+                return ImageOps.fit(frame, AVATAR_SIZE, Image.Resampling.LANCZOS)
+            size = _fit(*frame.size, HEADER_PIXELS)
+            return frame.resize(size, Image.Resampling.LANCZOS) if size != frame.size else frame
+
+        if not getattr(image, "is_animated", False):
+            image.load()
+            still = shaped(ImageOps.exif_transpose(image))
+            return ProfileImage(Rendition(_encode(still, pillow_format), content_type, extension, *still.size), None)
+        width, height = image.size
+        if image.n_frames * width * height > MAX_PIXELS:  # every frame is decoded: bound the work
+            raise ValidationError(f"Animations of more than {MAX_PIXELS} pixels in all are not supported")
+        frames, durations = [], []
+        for frame in ImageSequence.Iterator(image):
+            durations.append(frame.info.get("duration", 100))
+            frames.append(shaped(frame.convert("RGBA")))
+        out = io.BytesIO()
+        frames[0].save(
+            out,
+            format=pillow_format,
+            save_all=True,
+            append_images=frames[1:],
+            duration=durations,
+            loop=image.info.get("loop", 0),
+        )
+        size = frames[0].size
+        png_type, png_extension = IMAGE_FORMATS["PNG"]
+        return ProfileImage(
+            Rendition(out.getvalue(), content_type, extension, *size),
+            Rendition(_encode(frames[0], "PNG"), png_type, png_extension, *size),
+        )
+
+
+def _profile_key(kind: str, account_id: int, style: str, extension: str) -> str:
+    """``accounts/<avatars|headers>/<id in 3-digit groups>/<style>/<random>.<ext>``, as Mastodon lays them out."""
+    return f"accounts/{kind}s/{_partition(account_id)}/{style}/{secrets.token_hex(8)}.{extension}"
+
+
+def save_profile_images(account: Account, images: dict[str, ProfileImage | None]) -> None:
+    """Store ``account``'s new avatar and/or header (None removes it), then commit the session.
+
+    If storing or the commit fails, the new files are removed again; once it
+    succeeded, the replaced files are.
+    """
+    stored = _Stored()
+    replaced: list[str | None] = []
+    try:
+        for kind, image in images.items():
+            replaced += [getattr(account, f"{kind}_key"), getattr(account, f"{kind}_static_key")]
+            key = static_key = None
+            if image is not None:
+                original = image.original
+                key = stored.put(
+                    _profile_key(kind, account.id, "original", original.extension), original.data, original.content_type
+                )
+                if image.static is not None:
+                    still = image.static
+                    static_key = stored.put(
+                        _profile_key(kind, account.id, "static", still.extension), still.data, still.content_type
+                    )
+            setattr(account, f"{kind}_key", key)
+            setattr(account, f"{kind}_static_key", static_key)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        stored.undo()
+        raise
+    _delete_keys(*replaced)

@@ -18,7 +18,24 @@ def notify(recipient: Account, type_: str, from_account: Account, status: Status
     """
     if not recipient.local or (recipient.id == from_account.id and type_ != "poll"):
         return
-    unwanted = db.session.scalar(
+    if unwanted(recipient, from_account, status):
+        return
+    db.session.add(
+        Notification(
+            account_id=recipient.id,
+            from_account_id=from_account.id,
+            type=type_,
+            status_id=status.id if status is not None else None,
+        )
+    )
+
+
+def unwanted(recipient: Account, from_account: Account, status: Status | None = None) -> bool:
+    """Whether ``recipient`` turned ``from_account`` away: a block, a mute hiding notifications, a muted thread.
+
+    Direct messages reach a recipient's conversations by the same rule, as in Mastodon.
+    """
+    refused = db.session.scalar(
         select(
             exists().where(Block.account_id == recipient.id, Block.target_account_id == from_account.id)
             | exists().where(
@@ -29,16 +46,7 @@ def notify(recipient: Account, type_: str, from_account: Account, status: Status
             )
         )
     )
-    if unwanted or (status is not None and muted_conversation(recipient, status)):
-        return
-    db.session.add(
-        Notification(
-            account_id=recipient.id,
-            from_account_id=from_account.id,
-            type=type_,
-            status_id=status.id if status is not None else None,
-        )
-    )
+    return bool(refused) or (status is not None and muted_conversation(recipient, status))
 
 
 def muted_conversation(account: Account, status: Status) -> bool:

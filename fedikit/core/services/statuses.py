@@ -33,7 +33,7 @@ from fedikit.core.models import (
     StatusPin,
     Tag,
 )
-from fedikit.core.services import polls, timelines
+from fedikit.core.services import conversations, polls, timelines
 from fedikit.core.services.notifications import notify
 from fedikit.core.state import current
 from fedikit.core.visibility import PUBLIC_VISIBILITIES, can_see
@@ -205,6 +205,7 @@ def _post(
         notify(mention.account, "mention", author, status)
     db.session.commit()
     timelines.distribute(status)
+    conversations.status_posted(status)
     current().emit("status_created", status=status)
     return status
 
@@ -342,6 +343,7 @@ def _remove(status: Status) -> Status:
             original.reblogs_count = _decrement(Status.reblogs_count)
     for reblog in reblogs:
         db.session.delete(reblog)
+    conversations.status_removed(status)
     db.session.delete(status)
     for account_id, count in lost.items():
         db.session.execute(

@@ -11,10 +11,11 @@ computed from SQL needs none of that.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from fedikit.core import jobs
@@ -31,13 +32,20 @@ from fedikit.core.models import (
     status_tags,
 )
 from fedikit.core.models import List as AccountList
-from fedikit.core.pagination import newest_first, paginate
+from fedikit.core.pagination import newest_first, paginate, paginate_template
 from fedikit.core.plugins import collect
 from fedikit.core.sanitize import plain_text
 from fedikit.core.state import current
-from fedikit.core.visibility import audience, hidden_by, visible_to
+from fedikit.core.visibility import VIEWER_CACHE, audience, hidden_by, visible_to
 from fedikit.plugin_api import NotFound, Visibility
 
+# SQLite answers the visibility rules' ORs by gathering every row that any
+# branch matches through its index, then sorting: 150 ms for a home page at
+# 100,000 statuses, 8 ms to load 20 statuses by id. Walking the primary key
+# (newest first, or straight to the ids) takes 0.2 ms; a viewer who follows
+# nobody costs one scan, 45 ms. PostgreSQL picks these plans by itself. The
+# name is SQLite's for the table's primary key index.
+SQLITE_BY_ID = "INDEXED BY sqlite_autoindex_statuses_1"
 MERGE_LIMIT = 100  # statuses merged into a home feed when a follow starts (Mastodon: MAX_ITEMS / 4)
 
 
@@ -118,7 +126,11 @@ def tag(
 def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]:
     if not ids:
         return []
-    rows = db.session.scalars(select(Status).where(Status.id.in_(ids), visible_to(viewer), ~hidden_by(viewer)))
+    rows = db.session.scalars(
+        select(Status)
+        .with_hint(Status, SQLITE_BY_ID, "sqlite")
+        .where(Status.id.in_(ids), visible_to(viewer), ~hidden_by(viewer))
+    )
     by_id = {status.id: status for status in rows}
     pm = current().pm
     out = []
@@ -147,40 +159,82 @@ def home_statuses(owner: Account) -> Select[tuple[int]]:
     Feeds computed on read page through this; the fan-out to precomputed
     feeds (:func:`feeds_for`) follows the same rules.
     """
-    followed = select(Follow.target_account_id).where(Follow.account_id == owner.id)
+    return _home_statuses(owner.id)
+
+
+@functools.lru_cache(maxsize=VIEWER_CACHE)
+def home_page_template(owner_id: int, *, max_id: bool, since_id: bool, min_id: bool) -> Select[tuple[int]]:
+    """A page of :func:`home_statuses` as a kept template; run it with ``pagination.page_params``."""
+    return paginate_template(_home_statuses(owner_id), Status.id, max_id=max_id, since_id=since_id, min_id=min_id)
+
+
+@functools.lru_cache(maxsize=VIEWER_CACHE)
+def _home_statuses(owner_id: int) -> Select[tuple[int]]:
+    followed = select(Follow.target_account_id).where(Follow.account_id == owner_id)
     no_reblogs_from = select(Follow.target_account_id).where(
-        Follow.account_id == owner.id, Follow.show_reblogs.is_(False)
+        Follow.account_id == owner_id, Follow.show_reblogs.is_(False)
     )
     original = aliased(Status)
-    own_boosted = exists().where(original.id == Status.reblog_of_id, original.account_id == owner.id)
+    own_boosted = exists().where(original.id == Status.reblog_of_id, original.account_id == owner_id)
     in_exclusive_list = (
         select(ListAccount.account_id)
         .join(AccountList, AccountList.id == ListAccount.list_id)
-        .where(AccountList.account_id == owner.id, AccountList.exclusive.is_(True))
+        .where(AccountList.account_id == owner_id, AccountList.exclusive.is_(True))
     )
     followed_tag = exists().where(
         status_tags.c.status_id == Status.id,
         status_tags.c.tag_id == TagFollow.tag_id,
-        TagFollow.account_id == owner.id,
+        TagFollow.account_id == owner_id,
     )
-    return select(Status.id).where(
-        or_(
-            Status.account_id == owner.id,
-            Status.account_id.in_(followed),
-            and_(Status.visibility == Visibility.PUBLIC.value, Status.reblog_of_id.is_(None), followed_tag),
-        ),
-        or_(Status.reblog_of_id.is_(None), and_(Status.account_id.not_in(no_reblogs_from), ~own_boosted)),
-        or_(Status.account_id == owner.id, Status.account_id.not_in(in_exclusive_list)),
-        visible_to(owner),
-        ~hidden_by(owner),
+    return (
+        select(Status.id)
+        .with_hint(Status, SQLITE_BY_ID, "sqlite")
+        .where(
+            or_(
+                Status.account_id == owner_id,
+                Status.account_id.in_(followed),
+                and_(Status.visibility == Visibility.PUBLIC.value, Status.reblog_of_id.is_(None), followed_tag),
+            ),
+            or_(Status.reblog_of_id.is_(None), and_(Status.account_id.not_in(no_reblogs_from), ~own_boosted)),
+            or_(Status.account_id == owner_id, Status.account_id.not_in(in_exclusive_list)),
+            visible_to(owner_id),
+            ~hidden_by(owner_id),
+        )
     )
 
 
 def list_statuses(feed_list: AccountList) -> Select[tuple[int]]:
-    """Ids of the statuses that belong in a list's feed: its members', as its owner may see them."""
+    """Ids of the statuses that belong in a list's feed: its members', as its owner may see them.
+
+    Replies only as the list's ``replies_policy`` allows (:func:`list_admits`).
+    """
     owner = db.session.get(Account, feed_list.account_id)
     members = select(ListAccount.account_id).where(ListAccount.list_id == feed_list.id)
-    return select(Status.id).where(Status.account_id.in_(members), visible_to(owner), ~hidden_by(owner))
+    return select(Status.id).where(
+        Status.account_id.in_(members), list_admits(feed_list), visible_to(owner), ~hidden_by(owner)
+    )
+
+
+def list_admits(feed_list: Any, status: Any = Status) -> ColumnElement[bool]:
+    """SQL condition: the list's ``replies_policy`` lets ``status`` in, by Mastodon's rule.
+
+    A status that is not a reply, a reply to its own author (a thread) or a
+    reply to the list's owner always gets in. Any other reply: ``followed``,
+    when the owner follows the account replied to; ``list``, when that
+    account is in the list too (and followed, as a home feed would ask);
+    ``none``, never. ``feed_list`` is a list row, or the ``List`` class to
+    correlate with lists in the outer query.
+    """
+    replied_to = status.in_reply_to_account_id
+    followed = exists().where(Follow.account_id == feed_list.account_id, Follow.target_account_id == replied_to)
+    member = exists().where(ListAccount.list_id == feed_list.id, ListAccount.account_id == replied_to)
+    return or_(
+        and_(status.in_reply_to_id.is_(None), replied_to.is_(None)),
+        replied_to == status.account_id,
+        replied_to == feed_list.account_id,
+        and_(feed_list.replies_policy == "followed", followed),
+        and_(feed_list.replies_policy == "list", member, followed),
+    )
 
 
 # ---------------------------------------------------------------- feed upkeep
@@ -220,7 +274,11 @@ def feeds_for(status: Status) -> list[str]:
     lists = (
         select(AccountList.id)
         .join(ListAccount, ListAccount.list_id == AccountList.id)
-        .where(ListAccount.account_id == status.account_id, AccountList.account_id.in_(owner_ids))
+        .where(
+            ListAccount.account_id == status.account_id,
+            AccountList.account_id.in_(owner_ids),
+            exists().where(Status.id == status.id, list_admits(AccountList)),
+        )
     )
     feeds += [f"list:{list_id}" for list_id in db.session.scalars(lists)]
     return feeds
@@ -312,7 +370,8 @@ def _indexed_text(status: Status) -> str:
 def index_account_job(account_id: int) -> None:
     account = db.session.get(Account, account_id)
     if account is not None:
-        current().search.index("accounts", account.id, f"{account.username} {account.display_name}".strip())
+        words = (account.username, account.display_name, account.domain)  # Mastodon searches all three
+        current().search.index("accounts", account.id, " ".join(w for w in words if w))
 
 
 JOBS = {

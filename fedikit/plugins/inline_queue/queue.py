@@ -92,11 +92,16 @@ class InlineQueue:
             self._cond.notify()
 
     def drain(self, timeout: float = 10.0) -> bool:
+        """False at once when, with nothing running, the next job is only due after the timeout.
+
+        Waiting could not change the answer then, and a poll's end queued for
+        next week would otherwise hold every shutdown for the whole timeout.
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._heap or self._running:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or (not self._running and self._heap[0][0] > deadline):
                     return False
                 self._cond.wait(remaining)
             return True

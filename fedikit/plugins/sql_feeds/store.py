@@ -9,8 +9,8 @@ from sqlalchemy import Select
 from fedikit.core.db import db
 from fedikit.core.models import Account, Status
 from fedikit.core.models import List as AccountList
-from fedikit.core.pagination import newest_first, paginate
-from fedikit.core.services.timelines import home_statuses, list_statuses
+from fedikit.core.pagination import newest_first, page_params, paginate
+from fedikit.core.services.timelines import home_page_template, home_statuses, list_statuses
 
 
 class SqlFeedStore:
@@ -34,6 +34,15 @@ class SqlFeedStore:
         min_id: int | None = None,
         limit: int = 20,
     ) -> list[int]:
+        kind, _, ident = feed.partition(":")
+        if kind == "home" and ident.isdigit():  # every client polls this: a kept statement per page shape
+            if db.session.get(Account, int(ident)) is None:
+                return []
+            template = home_page_template(
+                int(ident), max_id=max_id is not None, since_id=since_id is not None, min_id=min_id is not None
+            )
+            params = page_params(max_id=max_id, since_id=since_id, min_id=min_id, limit=limit)
+            return newest_first(list(db.session.scalars(template, params)), min_id=min_id)
         query = self._query(feed)
         if query is None:
             return []

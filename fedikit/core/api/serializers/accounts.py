@@ -10,19 +10,32 @@ from sqlalchemy import func, select
 
 from fedikit.core.api.serializers.common import iso, media_url
 from fedikit.core.db import db
-from fedikit.core.models import Account, AccountDomainBlock, Block, Follow, FollowRequest, Mute, User
+from fedikit.core.models import (
+    Account,
+    AccountDomainBlock,
+    AccountNote,
+    Block,
+    Follow,
+    FollowRequest,
+    Mute,
+    User,
+)
 
 MISSING_AVATAR = "/avatars/original/missing.png"
 MISSING_HEADER = "/headers/original/missing.png"
 
 
+def _image(key: str | None, static_key: str | None, remote_url: str | None, missing: str) -> tuple[str, str]:
+    """The image's URL and its still version's (the same unless a still frame of an animation is stored)."""
+    if remote_url and not key:
+        return remote_url, remote_url
+    url = media_url(key, missing)
+    return url, media_url(static_key, missing) if static_key else url
+
+
 def account(a: Account) -> dict[str, Any]:
-    avatar = (
-        a.avatar_remote_url if (a.avatar_remote_url and not a.avatar_key) else media_url(a.avatar_key, MISSING_AVATAR)
-    )
-    header = (
-        a.header_remote_url if (a.header_remote_url and not a.header_key) else media_url(a.header_key, MISSING_HEADER)
-    )
+    avatar, avatar_static = _image(a.avatar_key, a.avatar_static_key, a.avatar_remote_url, MISSING_AVATAR)
+    header, header_static = _image(a.header_key, a.header_static_key, a.header_remote_url, MISSING_HEADER)
     created = a.created_at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "id": str(a.id),
@@ -39,9 +52,9 @@ def account(a: Account) -> dict[str, Any]:
         "url": a.url or a.uri,
         "uri": a.uri,
         "avatar": avatar,
-        "avatar_static": avatar,
+        "avatar_static": avatar_static,
         "header": header,
-        "header_static": header,
+        "header_static": header_static,
         "followers_count": a.followers_count,
         "following_count": a.following_count,
         "statuses_count": a.statuses_count,
@@ -109,6 +122,10 @@ def relationships(viewer: Account, targets: Sequence[Account]) -> list[dict[str,
     domains = set(
         db.session.scalars(select(AccountDomainBlock.domain).where(AccountDomainBlock.account_id == viewer.id))
     )
+    written = select(AccountNote.target_account_id, AccountNote.comment).where(
+        AccountNote.account_id == viewer.id, AccountNote.target_account_id.in_(ids)
+    )
+    notes = {target_id: comment for target_id, comment in db.session.execute(written)}
     out = []
     for t in targets:
         follow = following.get(t.id) or requested.get(t.id)
@@ -129,7 +146,7 @@ def relationships(viewer: Account, targets: Sequence[Account]) -> list[dict[str,
                 "requested_by": t.id in requested_by,
                 "domain_blocking": t.domain in domains if t.domain else False,
                 "endorsed": False,
-                "note": "",
+                "note": notes.get(t.id, ""),
             }
         )
     return out

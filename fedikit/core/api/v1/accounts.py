@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify
+from flask import abort, jsonify, request
 from sqlalchemy import exists, select
 
 from fedikit.core.api import pagination, params
@@ -12,10 +12,14 @@ from fedikit.core.api.auth import current_account, current_user, scoped
 from fedikit.core.api.lookup import account_or_404
 from fedikit.core.api.serializers import accounts as entities
 from fedikit.core.api.serializers.statuses import statuses as status_entities
+from fedikit.core.api.v1 import media as media_v1
 from fedikit.core.db import db
 from fedikit.core.models import Account, MediaAttachment, Status, StatusPin, Tag, status_tags
+from fedikit.core.services import account_notes as note_service
 from fedikit.core.services import accounts as account_service
 from fedikit.core.services import relationships as relationship_service
+from fedikit.core.services import search as search_service
+from fedikit.core.services.media import PROFILE_IMAGES
 from fedikit.core.visibility import visible_to
 
 
@@ -150,7 +154,12 @@ PRIVACY = ("public", "unlisted", "private")
 
 @scoped("write:accounts")
 def update_credentials():  # noqa: ANN201
-    """Profile fields and posting defaults; attributes that are not sent stay as they are."""
+    """Profile fields, images and posting defaults; attributes that are not sent stay as they are.
+
+    ``avatar`` and ``header`` are multipart files. All or nothing: a refused
+    value (422) leaves the profile and settings as they were.
+    """
+    media_v1.limit_body()  # before the body is read
     user = current_user()
     account = user.account
     changes: dict[str, Any] = {}
@@ -163,8 +172,10 @@ def update_credentials():  # noqa: ANN201
     fields = _fields_attributes()
     if fields is not None:
         changes["fields"] = fields
-    if changes:
-        account_service.update_profile(account, **changes)
+    for name in PROFILE_IMAGES:
+        upload = request.files.get(name)
+        if upload is not None:
+            changes[name] = upload.stream
     settings = dict(user.settings or {})
     privacy = params.text("source[privacy]")
     if privacy is not None:
@@ -177,7 +188,10 @@ def update_credentials():  # noqa: ANN201
     if language is not None:
         settings["default_language"] = language or None
     if settings != (user.settings or {}):
-        user.settings = settings
+        user.settings = settings  # committed with the profile, or on its own
+    if changes:
+        account_service.update_profile(account, **changes)
+    else:
         db.session.commit()
     return jsonify(entities.credential_account(user))
 
@@ -222,3 +236,31 @@ def familiar_followers():  # noqa: ANN201
         )
         out.append({"id": str(target_id), "accounts": [entities.account(a) for a in accounts]})
     return jsonify(out)
+
+
+@scoped("read:accounts")
+def search():  # noqa: ANN201
+    """Accounts matching ``q``, through the same search as /api/v2/search; ``following``: followed ones only."""
+    from fedikit.core.models import Follow
+
+    viewer = current_account()
+    query = (params.text("q") or "").strip()
+    limit = params.integer("limit", 40, minimum=1, maximum=80)
+    offset = params.integer("offset", 0, minimum=0) or 0
+    among = None
+    if params.boolean("following"):
+        among = select(Follow.target_account_id).where(Follow.account_id == viewer.id)
+    if not query:
+        return jsonify([])
+    resolve = params.boolean("resolve")
+    found = search_service.find_accounts(query, resolve=resolve, limit=limit, offset=offset, among=among)
+    return jsonify([entities.account(a) for a in found])
+
+
+@scoped("write:accounts")
+def note(id: str):  # noqa: ANN201, A002
+    """The viewer's private note on an account (``comment``; blank removes it); answers the Relationship."""
+    target = account_or_404(id)
+    viewer = current_account()
+    note_service.set_note(viewer, target, params.text("comment"))
+    return jsonify(entities.relationships(viewer, [target])[0])

@@ -21,6 +21,7 @@ from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.db import db, utcnow
 from fedikit.core.ids import min_id_at
 from fedikit.core.models import Account, DomainBlock, InstanceRule, Role, Status, User
+from fedikit.core.services import instance as instance_service
 from fedikit.core.services import media, polls
 from fedikit.core.state import current
 
@@ -43,7 +44,6 @@ DESCRIPTION_LIMIT = media.MAX_DESCRIPTION
 POLL_LIMITS = polls.LIMITS
 MAX_FEATURED_TAGS = 10
 MAX_PINNED_STATUSES = 5
-ACTIVE_PERIOD = dt.timedelta(days=30)
 ACTIVITY_WEEKS = 12
 
 
@@ -60,11 +60,11 @@ def version() -> str:
 
 
 def title() -> str:
-    return str(config().get("INSTANCE_TITLE") or config()["LOCAL_DOMAIN"])
+    return instance_service.title()
 
 
 def description() -> str:
-    return str(config().get("INSTANCE_DESCRIPTION") or "")
+    return instance_service.description()
 
 
 def contact_email() -> str:
@@ -90,7 +90,7 @@ def streaming_url() -> str:
 
 def registrations() -> tuple[bool, bool]:
     """(enabled, approval required) from ``REGISTRATIONS_MODE``: open, approved or none (the default)."""
-    mode = "none" if config().get("SINGLE_USER_MODE") else config()["REGISTRATIONS_MODE"]
+    mode = instance_service.registrations_mode()
     return mode != "none", mode == "approved"
 
 
@@ -118,8 +118,7 @@ def rule_entities() -> list[dict[str, str]]:
 
 
 def active_month() -> int:
-    since = utcnow() - ACTIVE_PERIOD
-    return db.session.scalar(select(func.count()).select_from(User).where(User.current_sign_in_at >= since)) or 0
+    return instance_service.active_users(instance_service.ACTIVE_MONTH)
 
 
 # ---------------------------------------------------------------- views
@@ -128,19 +127,11 @@ def active_month() -> int:
 @scoped(public=True)
 def show():  # noqa: ANN201
     enabled, approval = registrations()
-    user_count = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(User)
-            .join(Account, User.account_id == Account.id)
-            .where(User.confirmed_at.is_not(None), Account.suspended_at.is_(None))
-        )
-        or 0
-    )  # as Mastodon counts them: confirmed, not suspended
-    status_count = db.session.scalar(select(func.count()).select_from(Status).where(Status.local.is_(True))) or 0
-    domain_count = (
-        db.session.scalar(select(func.count(func.distinct(Account.domain))).where(Account.domain.is_not(None))) or 0
-    )
+    stats = {
+        "user_count": instance_service.user_count(),
+        "status_count": instance_service.local_status_count(),
+        "domain_count": instance_service.domain_count(),
+    }
     return jsonify(
         {
             "uri": config()["LOCAL_DOMAIN"],
@@ -150,7 +141,7 @@ def show():  # noqa: ANN201
             "email": contact_email(),
             "version": version(),
             "urls": {"streaming_api": streaming_url()},
-            "stats": {"user_count": user_count, "status_count": status_count, "domain_count": domain_count},
+            "stats": stats,
             "thumbnail": thumbnail_url(),
             "languages": ["en"],
             "registrations": enabled,

@@ -1,18 +1,19 @@
-"""/api/v1/notifications: list, show, dismiss, clear."""
+"""/api/v1/notifications: list, unread count, show, dismiss, clear."""
 
 from __future__ import annotations
 
 from flask import abort, jsonify
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, func, select
 
 from fedikit.core.api import pagination, params
-from fedikit.core.api.auth import current_account, scoped
+from fedikit.core.api.auth import current_account, current_user, scoped
 from fedikit.core.api.serializers.notifications import notifications as entities
 from fedikit.core.db import db
-from fedikit.core.models import Notification, Status
+from fedikit.core.models import Account, Marker, Notification, Status
 from fedikit.core.visibility import can_see, visible_to
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
+UNREAD_COUNT_DEFAULT, UNREAD_COUNT_MAX = 100, 1000
 
 
 def _visible(viewer):  # noqa: ANN001, ANN202
@@ -20,10 +21,8 @@ def _visible(viewer):  # noqa: ANN001, ANN202
     return Notification.status_id.is_(None) | Notification.status_id.in_(select(Status.id).where(visible_to(viewer)))
 
 
-@scoped("read:notifications")
-def index():  # noqa: ANN201
-    viewer = current_account()
-    page = pagination.page(default=40, maximum=80)
+def _browsable(viewer: Account) -> Select[tuple[Notification]]:
+    """The viewer's notifications as ``types[]``, ``exclude_types[]`` and ``account_id`` narrow them."""
     query = select(Notification).where(Notification.account_id == viewer.id, _visible(viewer))
     types = [t for t in params.array("types") if t in TYPES]
     if types:
@@ -33,8 +32,32 @@ def index():  # noqa: ANN201
         query = query.where(Notification.type.not_in(excluded))
     if params.ident(params.text("account_id")):
         query = query.where(Notification.from_account_id == params.ident(params.text("account_id")))
-    rows = pagination.rows(query, Notification.id, page)
+    return query
+
+
+@scoped("read:notifications")
+def index():  # noqa: ANN201
+    viewer = current_account()
+    page = pagination.page(default=40, maximum=80)
+    rows = pagination.rows(_browsable(viewer), Notification.id, page)
     return jsonify(entities(viewer, rows)), 200, pagination.link_header([n.id for n in rows])
+
+
+@scoped("read:notifications")
+def unread_count():  # noqa: ANN201
+    """``{"count": N}``: notifications newer than the ``notifications`` marker, counted up to ``limit``.
+
+    As Mastodon: ``limit`` defaults to 100 and stops at 1000 (a negative one
+    counts as its absolute value); without a marker every notification is unread.
+    """
+    limit = min(abs(params.integer("limit", UNREAD_COUNT_DEFAULT) or 0), UNREAD_COUNT_MAX)
+    marker = select(Marker.last_read_id).where(Marker.user_id == current_user().id, Marker.timeline == "notifications")
+    last_read_id = db.session.scalar(marker)
+    query = _browsable(current_account()).with_only_columns(Notification.id)
+    if last_read_id is not None:
+        query = query.where(Notification.id > last_read_id)
+    counted = query.order_by(Notification.id.asc()).limit(limit).subquery()
+    return jsonify({"count": db.session.scalar(select(func.count()).select_from(counted))})
 
 
 def _own(raw_id: str) -> Notification:

@@ -11,12 +11,10 @@ from fedikit.core.api import params
 from fedikit.core.api.auth import current_account, scoped
 from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.api.serializers.statuses import statuses as status_entities
-from fedikit.core.api.v1.tags import tag_entity
+from fedikit.core.api.v1.tags import tag_entities
 from fedikit.core.db import db
 from fedikit.core.models import Account, Status, Tag
-from fedikit.core.services import accounts as account_service
 from fedikit.core.services import search as search_service
-from fedikit.core.services import tags as tag_service
 
 TYPES = ("accounts", "statuses", "hashtags")
 
@@ -24,7 +22,7 @@ TYPES = ("accounts", "statuses", "hashtags")
 @scoped("read:search", public=True)
 def search():  # noqa: ANN201
     viewer = current_account()
-    query = (params.text("q") or "").strip()
+    query = (params.text("q") or "").replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         abort(400, "q is required")
     kind = params.text("type")
@@ -38,7 +36,8 @@ def search():  # noqa: ANN201
     result: dict[str, list[Any]] = {"accounts": [], "statuses": [], "hashtags": []}
 
     if kind in (None, "accounts"):
-        result["accounts"] = [account_entity(a) for a in _accounts(query, resolve, limit, offset)]
+        matched = search_service.find_accounts(query, resolve=resolve, limit=limit, offset=offset)
+        result["accounts"] = [account_entity(a) for a in matched]
     if kind in (None, "statuses") and viewer is not None:  # Mastodon: status search needs a signed-in user
         found = _statuses(viewer, query, resolve, limit, offset)
         result["statuses"] = status_entities(viewer, found)
@@ -56,20 +55,8 @@ def search():  # noqa: ANN201
             else []
         )
         tags = list(tags)
-        followed = tag_service.following(viewer, [t.id for t in tags]) if viewer is not None else None
-        result["hashtags"] = [tag_entity(t, viewer, followed) for t in tags]
+        result["hashtags"] = tag_entities(tags, viewer)
     return jsonify(result)
-
-
-def _accounts(query: str, resolve: bool, limit: int, offset: int) -> list[Account]:
-    handle = query.lstrip("@")
-    if "@" in handle and " " not in handle:  # user@domain: an exact handle
-        found = account_service.resolve(handle) if resolve else account_service.find_by_acct(handle)
-        return [found] if found is not None and found.suspended_at is None else []
-    if query.startswith(("https://", "http://")):
-        found = search_service.resolve_url(query, fetch=resolve)
-        return [found] if isinstance(found, Account) else []
-    return search_service.accounts(query, limit=limit, offset=offset)
 
 
 def _statuses(viewer: Account, query: str, resolve: bool, limit: int, offset: int) -> list[Status]:
