@@ -168,3 +168,13 @@ def test_following_with_notify_brings_status_notifications(
     told = fedikit_client.get("/api/v1/notifications", headers=bob.headers).json
     assert [n["type"] for n in told] == ["mention", "status"]
     assert told[1]["status"]["id"] == posted["id"]
+
+
+def test_nul_characters_never_reach_the_database(fedikit_client: FlaskClient, api_user: Any) -> None:
+    """PostgreSQL refuses NUL in text: a client sending one gets its post, without the NUL."""
+    posted = fedikit_client.post(
+        "/api/v1/statuses", json={"status": "nul\x00here", "spoiler_text": "cw\x00"}, headers=api_user.headers
+    )
+    assert posted.status_code == 200, posted.text
+    source = fedikit_client.get(f"/api/v1/statuses/{posted.json['id']}/source", headers=api_user.headers).json
+    assert source["text"] == "nulhere" and source["spoiler_text"] == "cw"

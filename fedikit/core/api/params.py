@@ -54,7 +54,7 @@ def text(name: str, default: str | None = None) -> str | None:
         return default
     if isinstance(value, bool | int | float):
         return str(value).lower() if isinstance(value, bool) else str(value)
-    return str(value)
+    return str(value).replace("\x00", "")  # PostgreSQL cannot store NUL in text; no client means to send it
 
 
 def boolean(name: str, default: bool = False) -> bool:
