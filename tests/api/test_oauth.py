@@ -200,3 +200,26 @@ def test_bad_and_missing_tokens(fedikit_client: FlaskClient) -> None:
     assert fedikit_client.get("/api/v1/timelines/home").status_code == 401
     bad = fedikit_client.get("/api/v1/timelines/home", headers={"Authorization": "Bearer not-a-token"})
     assert bad.status_code == 401 and bad.json == {"error": "The access token is invalid"}
+
+
+def test_tokens_of_users_who_may_not_sign_in_get_mastodons_403(fedikit_client: FlaskClient, api_user: Any) -> None:
+    from fedikit.core.db import db, utcnow
+
+    user = api_user.user
+    cases = [
+        ("disabled", True, "Your login is currently disabled"),
+        ("confirmed_at", None, "Your login is missing a confirmed e-mail address"),
+        ("approved", False, "Your login is currently pending approval"),
+    ]
+    for field, value, message in cases:
+        kept = getattr(user, field)
+        setattr(user, field, value)
+        db.session.commit()
+        refused = fedikit_client.get("/api/v1/accounts/verify_credentials", headers=api_user.headers)
+        assert refused.status_code == 403 and refused.json == {"error": message}, field
+        setattr(user, field, kept)
+        db.session.commit()
+    user.account.suspended_at = utcnow()
+    db.session.commit()
+    refused = fedikit_client.get("/api/v1/accounts/verify_credentials", headers=api_user.headers)
+    assert refused.status_code == 403 and refused.json == {"error": "Your login is currently disabled"}

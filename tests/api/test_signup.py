@@ -106,7 +106,7 @@ def test_approved_registrations_wait_for_an_admin(fedikit_client: FlaskClient) -
     validate(response.json, "Token")
     new_token = bearer(response.json["access_token"])
     refused = fedikit_client.get("/api/v1/accounts/verify_credentials", headers=new_token)
-    assert refused.status_code == 401
+    assert refused.status_code == 403 and refused.json == {"error": "Your login is currently pending approval"}
     user = db.session.scalar(select(User).where(User.email == "newbie@example.com"))
     assert user.approved is False
     user.approved = True  # what `fedikit accounts modify newbie --approve` does

@@ -34,14 +34,28 @@ def _token() -> AccessToken | None:
             abort(401, "The access token is invalid")
         if token.user_id is not None:
             user = token.user
-            if user is None or sign_in_refusal(user) is not None:
+            if user is None:
                 abort(401, "The access token is invalid")
+            refusal = _refusal(user)
+            if refusal is not None:
+                abort(403, refusal)
         now = utcnow()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             token.last_used_at = now  # written at most hourly: reads stay reads
             db.session.commit()
     request.fedikit_token = token
     return token
+
+
+def _refusal(user: User) -> str | None:
+    """Why a valid token's user may not use the API now, in Mastodon's words (answered with 403)."""
+    if sign_in_refusal(user) is None:
+        return None
+    if user.disabled or user.account.suspended_at is not None:
+        return "Your login is currently disabled"
+    if user.confirmed_at is None:
+        return "Your login is missing a confirmed e-mail address"
+    return "Your login is currently pending approval"
 
 
 def current_token() -> AccessToken | None:
