@@ -156,6 +156,25 @@ class FeedStoreConformance:
         assert mention.id not in home
         assert boost_of_own.id not in home
 
+    def test_replies_reach_home_only_when_they_answer_someone_followed(self, fedikit_app: Flask) -> None:
+        """As Mastodon: a followed account's reply to a stranger stays out; threads and replies to you come in."""
+        from fedikit.core.services import relationships, statuses
+
+        alice, bob, carol, erin = (_account(name) for name in ("alice", "bob", "carol", "erin"))
+        relationships.follow(alice, bob)
+        relationships.follow(alice, carol)
+        relationships.follow(erin, bob)
+        to = {who.username: statuses.post(who, "hello") for who in (alice, bob, carol, erin)}
+        thread = statuses.post(bob, "more", in_reply_to=to["bob"])
+        to_owner = statuses.post(bob, "hi alice", in_reply_to=to["alice"])
+        to_followed = statuses.post(bob, "hi carol", in_reply_to=to["carol"])
+        to_stranger = statuses.post(bob, "hi erin", in_reply_to=to["erin"])
+        own_reply = statuses.post(alice, "hi erin", in_reply_to=to["erin"])
+        home = set(self._home(fedikit_app, alice))
+        assert {thread.id, to_owner.id, to_followed.id, own_reply.id} <= home
+        assert to_stranger.id not in home
+        assert to_stranger.id in set(self._home(fedikit_app, erin))  # for erin it is a reply to her
+
     def test_followed_hashtags_bring_public_statuses_home(self, fedikit_app: Flask) -> None:
         from fedikit.core.services import statuses, tags
 

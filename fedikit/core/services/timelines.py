@@ -153,7 +153,9 @@ def home_statuses(owner: Account) -> Select[tuple[int]]:
     """Ids of the statuses that belong in ``owner``'s home feed: the one definition.
 
     Their own statuses, those of accounts they follow and public statuses
-    with a hashtag they follow, as visibility allows; boosts only from
+    with a hashtag they follow, as visibility allows; replies only when they
+    answer the owner, their own author or an account the owner follows (as
+    Mastodon's home feed); boosts only from
     follows that show boosts, and never boosts of the owner's own statuses;
     nothing by members of the owner's exclusive lists (those go to the list).
     Feeds computed on read page through this; the fan-out to precomputed
@@ -197,6 +199,13 @@ def _home_statuses(owner_id: int) -> Select[tuple[int]]:
             ),
             or_(Status.reblog_of_id.is_(None), and_(Status.account_id.not_in(no_reblogs_from), ~own_boosted)),
             or_(Status.account_id == owner_id, Status.account_id.not_in(in_exclusive_list)),
+            or_(  # a reply shows when it answers the owner, its own author or someone the owner follows
+                Status.account_id == owner_id,
+                Status.in_reply_to_account_id.is_(None),
+                Status.in_reply_to_account_id == owner_id,
+                Status.in_reply_to_account_id == Status.account_id,
+                Status.in_reply_to_account_id.in_(followed),
+            ),
             visible_to(owner_id),
             ~hidden_by(owner_id),
         )
@@ -270,6 +279,12 @@ def feeds_for(status: Status) -> list[str]:
         .where(ListAccount.account_id == status.account_id, AccountList.exclusive.is_(True))
     )
     home_owners = owner_ids - (set(db.session.scalars(exclusive_owners)) - {status.account_id})
+    replied_to = status.in_reply_to_account_id
+    if replied_to is not None and replied_to != status.account_id:  # Mastodon's rule for replies at home
+        following_them = select(Follow.account_id).where(
+            Follow.target_account_id == replied_to, Follow.account_id.in_(home_owners)
+        )
+        home_owners = set(db.session.scalars(following_them)) | (home_owners & {status.account_id, replied_to})
     feeds = [f"home:{owner_id}" for owner_id in sorted(home_owners)]
     lists = (
         select(AccountList.id)
