@@ -120,6 +120,7 @@ def test_plugins_list_shows_every_bundled_plugin_and_the_backends(env: dict[str,
         "sql_search",
         "memory_pubsub",
         "nodeinfo",
+        "webfinger",
     ):
         assert re.search(rf"^{plugin}  0\.1\.0  \(fedikit; entry point\)$", result.output, re.M), plugin
     assert "hooks: authenticate" in result.output

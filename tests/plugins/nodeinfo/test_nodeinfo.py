@@ -17,16 +17,6 @@ from fedikit.core.services.accounts import create_local_account
 SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 
 
-@pytest.fixture
-def settings() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
-def fedikit_config(database: dict[str, str], settings: dict[str, Any]) -> dict[str, Any]:
-    return {**database, **settings}
-
-
 def nodeinfo(client: FlaskClient) -> dict[str, Any]:
     response = client.get("/nodeinfo/2.0")
     assert response.status_code == 200, response.text
