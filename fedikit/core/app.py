@@ -28,7 +28,7 @@ from flask import Flask
 
 from fedikit.core import config as config_module
 from fedikit.core import jobs, plugins
-from fedikit.core.db import db, prepare_engine
+from fedikit.core.db import db, end_read_transactions, prepare_engine
 from fedikit.core.registry import Registry
 from fedikit.core.state import Fedikit
 from fedikit.plugin_api import BACKEND_PROTOCOLS, BackendContext, BackendKind, StartupError
@@ -139,6 +139,7 @@ def create_app(
 
     register_core_routes(app)
     jobs.install(app)
+    end_read_transactions(app)
     for _plugin_name, result in _results(pm, "register_blueprints"):
         for blueprint in result:
             app.register_blueprint(blueprint)

@@ -9,7 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, DateTime, MetaData, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 from fedikit.core.ids import next_id
@@ -104,3 +104,40 @@ def prepare_engine(engine: Engine) -> None:
     """Per-dialect adjustments made once when the app's engine exists."""
     if engine.dialect.name == "sqlite":
         engine.dialect.statement_compiler = _SQLiteCompiler
+
+
+# ---------------------------------------------------------------- transactions
+
+_WROTE = "fedikit.db.wrote"
+
+
+def has_writes(session: Session) -> bool:
+    """Whether ``session``'s transaction holds writes, pending or already flushed."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _ended(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def end_read_transactions(app: Any) -> None:
+    """Commit a request's transaction when it only read, before the session is closed.
+
+    Closing rolls back, and psycopg drops every prepared statement of the
+    connection on a rollback: PostgreSQL would parse and plan the timeline
+    queries again on every request. A transaction with writes left over (an
+    error) is still rolled back.
+    """
+
+    @app.teardown_request
+    def _commit_reads(exc: BaseException | None) -> None:
+        session = db.session()
+        if session.in_transaction() and not has_writes(session):
+            session.commit()

@@ -18,13 +18,12 @@ from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from fedikit.core.db import db
+from fedikit.core.db import db, has_writes
 from fedikit.plugin_api import Job
 
 log = logging.getLogger("fedikit.jobs")
 
 _PENDING = "fedikit.jobs.pending"
-_WROTE = "fedikit.jobs.wrote"
 _HELD = "fedikit.jobs.held"  # in the WSGI environ: jobs waiting for the request to end
 
 
@@ -41,7 +40,7 @@ def enqueue(name: str, *, queue: str = "default", max_attempts: int = 16, delay:
         raise TypeError(f"job {name!r}: arguments must be JSON values ({exc})") from None
     job = Job(name=name, args=args, id=secrets.token_hex(8), queue=queue, max_attempts=max_attempts)
     session = db.session()
-    if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
+    if has_writes(session):
         session.info.setdefault(_PENDING, []).append((state.queue, job, delay))
         return job.id
     _hand_over(state.queue, job, delay)
@@ -67,21 +66,14 @@ def install(app: Flask) -> None:
                 log.exception("could not queue job %s (%s)", job.name, job.id)
 
 
-@event.listens_for(Session, "after_flush")
-def _wrote(session: Session, context: Any) -> None:
-    session.info[_WROTE] = True
-
-
 @event.listens_for(Session, "after_commit")
 def _send(session: Session) -> None:
-    session.info.pop(_WROTE, None)
     for queue, job, delay in session.info.pop(_PENDING, []):
         _hand_over(queue, job, delay)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop(session: Session) -> None:
-    session.info.pop(_WROTE, None)
     dropped = session.info.pop(_PENDING, [])
     if dropped:
         log.info("dropped %d job(s) queued in a transaction that was rolled back", len(dropped))
