@@ -1,7 +1,7 @@
 """Home timeline (limit 20): p50 in-process and requests/s through `fedikit serve`.
 
     .venv/bin/python benchmarks/home_timeline.py [--database sqlite|postgresql]
-        [--requests 500] [--seconds 15] [--connections 8] [--web-concurrency 2] [--threads 5]
+        [--requests 500] [--seconds 15] [--connections 8] [--web-concurrency 1] [--threads 5]
 
 Data: 100,000 statuses from 1,000 accounts, a viewer following 300 of them
 (benchmarks/_dataset.py). Targets: p50 < 15 ms in-process, > 300 requests/s.
@@ -28,7 +28,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--web-concurrency", type=int, default=2)
+    # One process: the embedded streaming backend works within one (more need a cross-process one).
+    parser.add_argument("--web-concurrency", type=int, default=1)
     parser.add_argument("--threads", type=int, default=5)
     parser.add_argument("--statuses", type=int, default=Workload.statuses)
     args = parser.parse_args()
