@@ -79,7 +79,7 @@ def _create(author: Account, key: str | None):  # noqa: ANN202
     options = {
         "spoiler_text": params.text("spoiler_text") or "",
         "sensitive": params.boolean("sensitive"),
-        "visibility": params.text("visibility") or (author.user.settings or {}).get("default_privacy", "public"),
+        "visibility": params.text("visibility") or (token.user.settings or {}).get("default_privacy", "public"),
         "language": params.text("language") or None,
         "in_reply_to": reply_to,
         "media_ids": media_ids,
