@@ -163,6 +163,7 @@ def test_following_with_notify_brings_status_notifications(
     alice, bob = make_api_user("alice"), make_api_user("bob")
     fedikit_client.post(f"/api/v1/accounts/{alice.account.id}/follow", data={"notify": "true"}, headers=bob.headers)
     posted = post(fedikit_client, alice, "news!")
+    settle(fedikit_app)  # the "status" notification comes from a job: let it run before the next post
     post(fedikit_client, alice, "a direct message to @bob", visibility="direct")
     settle(fedikit_app)
     told = fedikit_client.get("/api/v1/notifications", headers=bob.headers).json
