@@ -2,54 +2,37 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
-import os
 import re
 import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-from _server import fedikit_command, instance_env
+from _dataset import VIEWER_PASSWORD, Workload, seed
+from _server import migrated_instance
 from flask import Flask
 from sqlalchemy import event
 
-POSTGRES_ADMIN_URL = os.environ.get("FEDIKIT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-# Load tests send thousands of requests a minute from one token and one address.
-UNLIMITED = ",".join(f"{rule}=100000000/300" for rule in ("authenticated_api", "per_token_api", "unauthenticated_api"))
+
+def workload_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every workload benchmark takes: which database, how many statuses."""
+    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--statuses", type=int, default=Workload.statuses)
 
 
 @contextlib.contextmanager
-def instance(database: str) -> Iterator[dict[str, str]]:
-    """Environment of a migrated, empty instance on ``sqlite`` or ``postgresql``; removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="fedikit-bench-"))
-    env = {**instance_env(folder), "RATE_LIMITS": UNLIMITED}
-    name = f"fedikit_bench_{os.getpid()}"
-    if database == "postgresql":
-        _postgres(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    elif database != "sqlite":
-        raise SystemExit(f"unknown database {database!r}: sqlite or postgresql")
-    try:
-        upgraded = subprocess.run([*fedikit_command(), "db", "upgrade"], env=env, capture_output=True, text=True)
-        if upgraded.returncode != 0:
-            raise SystemExit(f"fedikit db upgrade failed:\n{upgraded.stderr}")
-        yield env
-    finally:
-        if database == "postgresql":
-            _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _postgres(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(statement)
+def seeded(database: str, workload: Workload) -> Iterator[tuple[dict[str, str], Flask, str]]:
+    """An instance holding ``workload``: its environment, an app on it and the viewer's bearer token."""
+    with migrated_instance(database) as env:
+        app = app_for(env)
+        started = time.perf_counter()
+        email = seed(app, workload)
+        print(f"data: {workload.describe()} on {database} (seeded in {time.perf_counter() - started:.0f} s)")
+        yield env, app, bearer_token(app, email, VIEWER_PASSWORD)
 
 
 def app_for(env: dict[str, str]) -> Flask:

@@ -1,9 +1,10 @@
-"""Shared by the benchmarks: a throw-away instance served by ``fedikit serve`` on a free port."""
+"""Shared by the benchmarks: a migrated throw-away instance (SQLite or PostgreSQL), served by ``fedikit serve``."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -54,12 +55,38 @@ def wait_for_health(port: int, process: subprocess.Popen, timeout: float = 30) -
         time.sleep(0.005)
 
 
+POSTGRES_ADMIN_URL = os.environ.get("FEDIKIT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Load tests send thousands of requests a minute from one token and one address.
+UNLIMITED = ",".join(f"{rule}=100000000/300" for rule in ("authenticated_api", "per_token_api", "unauthenticated_api"))
+
+
 @contextlib.contextmanager
-def migrated_instance() -> Iterator[dict[str, str]]:
-    with tempfile.TemporaryDirectory(prefix="fedikit-bench-") as folder:
-        env = instance_env(Path(folder))
-        subprocess.run([*fedikit_command(), "db", "upgrade"], env=env, check=True, capture_output=True)
+def migrated_instance(database: str = "sqlite") -> Iterator[dict[str, str]]:
+    """Environment of a migrated, empty instance on ``sqlite`` or ``postgresql``; removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="fedikit-bench-"))
+    env = {**instance_env(folder), "RATE_LIMITS": UNLIMITED}
+    name = f"fedikit_bench_{os.getpid()}"
+    if database == "postgresql":
+        _postgres(f'CREATE DATABASE "{name}"')
+        env["DATABASE_URL"] = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    elif database != "sqlite":
+        raise SystemExit(f"unknown database {database!r}: sqlite or postgresql")
+    try:
+        upgraded = subprocess.run([*fedikit_command(), "db", "upgrade"], env=env, capture_output=True, text=True)
+        if upgraded.returncode != 0:
+            raise SystemExit(f"fedikit db upgrade failed:\n{upgraded.stderr}")
         yield env
+    finally:
+        if database == "postgresql":
+            _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _postgres(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(statement)
 
 
 @contextlib.contextmanager

@@ -12,10 +12,9 @@ the server; the rate limits are raised for the run (``RATE_LIMITS``).
 from __future__ import annotations
 
 import argparse
-import time
 
-from _dataset import VIEWER_PASSWORD, Workload, seed
-from _measure import QueryCounter, app_for, bearer_token, instance, latencies, summary, wrk
+from _dataset import Workload
+from _measure import QueryCounter, latencies, seeded, summary, workload_arguments, wrk
 from _server import serving
 
 TARGET_P50_MS = 15.0
@@ -24,23 +23,17 @@ TARGET_RPS = 300.0
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
+    workload_arguments(parser)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
     # One process: the embedded streaming backend works within one (more need a cross-process one).
     parser.add_argument("--web-concurrency", type=int, default=1)
     parser.add_argument("--threads", type=int, default=5)
-    parser.add_argument("--statuses", type=int, default=Workload.statuses)
     args = parser.parse_args()
     workload = Workload(statuses=args.statuses)
 
-    with instance(args.database) as env:
-        app = app_for(env)
-        started = time.perf_counter()
-        email = seed(app, workload)
-        print(f"data: {workload.describe()} on {args.database} (seeded in {time.perf_counter() - started:.0f} s)")
-        token = bearer_token(app, email, VIEWER_PASSWORD)
+    with seeded(args.database, workload) as (env, app, token):
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
 

@@ -14,25 +14,21 @@ from __future__ import annotations
 import argparse
 import time
 
-from _dataset import VIEWER_PASSWORD, Workload, seed
-from _measure import QueryCounter, app_for, bearer_token, instance, summary
+from _dataset import Workload
+from _measure import QueryCounter, seeded, summary, workload_arguments
 
 TARGET_P50_MS = 10.0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
+    workload_arguments(parser)
     parser.add_argument("--posts", type=int, default=300)
-    parser.add_argument("--statuses", type=int, default=Workload.statuses)
     args = parser.parse_args()
     workload = Workload(statuses=args.statuses)
 
-    with instance(args.database) as env:
-        app = app_for(env)
-        email = seed(app, workload)
-        print(f"data: {workload.describe()} on {args.database}")
-        headers = {"Authorization": f"Bearer {bearer_token(app, email, VIEWER_PASSWORD)}"}
+    with seeded(args.database, workload) as (_, app, token):
+        headers = {"Authorization": f"Bearer {token}"}
         client = app.test_client()
         queue = app.extensions["fedikit"].queue
         counter = QueryCounter(app)
