@@ -17,7 +17,7 @@ from fedikit.core.db import db, utcnow
 from fedikit.core.models import AccessToken, Account, User
 from fedikit.core.oauth import scopes as scope_rules
 from fedikit.core.oauth import tokens
-from fedikit.core.services.accounts import sign_in_refusal
+from fedikit.core.services.accounts import Refusal, refusal
 
 LAST_USED_PRECISION = dt.timedelta(hours=1)
 
@@ -36,9 +36,9 @@ def _token() -> AccessToken | None:
             user = token.user
             if user is None:
                 abort(401, "The access token is invalid")
-            refusal = _refusal(user)
-            if refusal is not None:
-                abort(403, refusal)
+            reason = refusal(user)
+            if reason is not None:
+                abort(403, API_REFUSALS[reason])
         now = utcnow()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             token.last_used_at = now  # written at most hourly: reads stay reads
@@ -47,15 +47,13 @@ def _token() -> AccessToken | None:
     return token
 
 
-def _refusal(user: User) -> str | None:
-    """Why a valid token's user may not use the API now, in Mastodon's words (answered with 403)."""
-    if sign_in_refusal(user) is None:
-        return None
-    if user.disabled or user.account.suspended_at is not None:
-        return "Your login is currently disabled"
-    if user.confirmed_at is None:
-        return "Your login is missing a confirmed e-mail address"
-    return "Your login is currently pending approval"
+# Mastodon's answers (403) to a valid token whose user may not use the API now.
+API_REFUSALS = {
+    Refusal.DISABLED: "Your login is currently disabled",
+    Refusal.SUSPENDED: "Your login is currently disabled",
+    Refusal.UNCONFIRMED: "Your login is missing a confirmed e-mail address",
+    Refusal.PENDING: "Your login is currently pending approval",
+}
 
 
 def current_token() -> AccessToken | None:

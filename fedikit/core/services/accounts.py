@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from typing import Any
 
@@ -216,17 +217,40 @@ def update_profile(account: Account, **changes: Any) -> Account:
     return account
 
 
-def sign_in_refusal(user: User) -> str | None:
-    """Why ``user`` may not sign in (or get a token) right now; None when they may."""
+class Refusal(enum.StrEnum):
+    """Why a user may not sign in or use a token: the one set of rules, worded by each caller."""
+
+    DISABLED = "disabled"
+    SUSPENDED = "suspended"
+    UNCONFIRMED = "unconfirmed"
+    PENDING = "pending"
+
+
+def refusal(user: User) -> Refusal | None:
+    """The first reason ``user`` may not sign in (or use a token) right now; None when they may."""
     if user.disabled:
-        return "Your login is currently disabled."
+        return Refusal.DISABLED
     if user.account.suspended_at is not None:
-        return "Your account has been suspended."
+        return Refusal.SUSPENDED
     if user.confirmed_at is None:
-        return "You have to confirm your e-mail address before continuing."
+        return Refusal.UNCONFIRMED
     if not user.approved:
-        return "Your account is still waiting for approval."
+        return Refusal.PENDING
     return None
+
+
+SIGN_IN_REFUSALS = {
+    Refusal.DISABLED: "Your login is currently disabled.",
+    Refusal.SUSPENDED: "Your account has been suspended.",
+    Refusal.UNCONFIRMED: "You have to confirm your e-mail address before continuing.",
+    Refusal.PENDING: "Your account is still waiting for approval.",
+}
+
+
+def sign_in_refusal(user: User) -> str | None:
+    """Why ``user`` may not sign in right now, as the sign-in page says it; None when they may."""
+    reason = refusal(user)
+    return SIGN_IN_REFUSALS[reason] if reason is not None else None
 
 
 def set_password(user: User, password: str) -> None:
