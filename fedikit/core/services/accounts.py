@@ -11,10 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from fedikit.core import jobs
 from fedikit.core.content import render
-from fedikit.core.db import db, utcnow
+from fedikit.core.db import commit_unless_duplicate, db, utcnow
 from fedikit.core.errors import FieldError, ValidationError
 from fedikit.core.models import Account, Role, User
 from fedikit.core.passwords import hash_password
+from fedikit.core.sanitize import sanitize_html
 from fedikit.core.services.media import PROFILE_IMAGES, process_profile_image, save_profile_images
 from fedikit.core.state import current
 
@@ -63,7 +64,8 @@ def account_problems(username: str, email: str, password: str, *, reserved_ok: b
         problem("username", "ERR_TOO_LONG", too_long(USERNAME_MAX), shape)
     elif not USERNAME_RE.match(username):
         problem("username", "ERR_INVALID", USERNAME_RULE, shape)
-    elif username.lower() in RESERVED_USERNAMES and not reserved_ok:
+    # The instance's own name is its actor's (Mastodon's instance actor): nobody may take it.
+    elif (username.lower() in RESERVED_USERNAMES and not reserved_ok) or is_local_domain(username):
         problem("username", "ERR_RESERVED", "is reserved", f"username {username!r} is reserved")
     elif find_local(username) is not None:
         problem("username", "ERR_TAKEN", "has already been taken", f"username {username!r} is taken")
@@ -176,6 +178,77 @@ def resolve(acct: str) -> Account | None:
     if not domain:
         return None
     return current().hook.resolve_account(acct=f"{username}@{domain.lower()}")
+
+
+def find_by_uri(uri: str) -> Account | None:
+    """A stored account (local or remote) by its protocol id, e.g. an ActivityPub actor URL."""
+    return db.session.scalar(select(Account).where(Account.uri == uri))
+
+
+# What a protocol plugin may set on a remote account; everything else is core's.
+REMOTE_PROFILE_FIELDS = frozenset(
+    {
+        "username",
+        "display_name",
+        "note",
+        "fields",
+        "locked",
+        "bot",
+        "group",
+        "discoverable",
+        "indexable",
+        "memorial",
+        "url",
+        "inbox_url",
+        "shared_inbox_url",
+        "outbox_url",
+        "followers_url",
+        "featured_url",
+        "public_key",
+        "avatar_remote_url",
+        "header_remote_url",
+        "also_known_as",
+    }
+)
+
+
+def store_remote(uri: str, domain: str, **profile: Any) -> Account:
+    """Create or refresh the remote account ``uri`` on ``domain`` from what its server says of it.
+
+    Called by protocol plugins after they fetched and checked a profile. The
+    bio and profile field values are HTML and pass the one sanitiser here.
+    An account whose ``username@domain`` is taken by another ``uri`` is a
+    ValidationError: the plugin decides whether the old one is gone.
+    """
+    unknown = set(profile) - REMOTE_PROFILE_FIELDS
+    if unknown:
+        raise ValidationError(f"unknown profile fields: {', '.join(sorted(unknown))}")
+    domain = domain.lower()
+    if is_local_domain(domain):
+        raise ValidationError(f"{domain} is this instance: its accounts are not remote")
+    if "note" in profile:
+        profile["note"] = sanitize_html(profile["note"] or "")
+    if "fields" in profile:
+        profile["fields"] = [
+            {"name": str(f["name"])[:255], "value": sanitize_html(str(f["value"]))[:2047]} for f in profile["fields"]
+        ]
+    account = find_by_uri(uri)
+    created = account is None
+    if account is None:
+        account = Account(uri=uri, domain=domain, username=profile.get("username", ""))
+        db.session.add(account)
+    elif account.domain != domain:
+        raise ValidationError(f"{uri} belongs to {account.domain}, not {domain}")
+    for key, value in profile.items():
+        setattr(account, key, value)
+    account.fetched_at = utcnow()
+    if not commit_unless_duplicate():
+        taken = f"{profile.get('username')}@{domain}"
+        raise ValidationError(f"{taken} is already the name of another account")
+    jobs.enqueue("core.index_account", account_id=account.id)
+    if not created:
+        current().emit("account_updated", account=account)
+    return account
 
 
 PROFILE_FIELDS = ("display_name", "note", "locked", "bot", "discoverable", "indexable", "fields", *PROFILE_IMAGES)

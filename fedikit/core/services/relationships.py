@@ -28,13 +28,14 @@ def _count_follow(follower: Account, target: Account, delta: int) -> None:
 
 
 def follow(
-    account: Account, target: Account, *, reblogs: bool = True, notify_posts: bool = False
+    account: Account, target: Account, *, reblogs: bool = True, notify_posts: bool = False, uri: str | None = None
 ) -> Follow | FollowRequest:
     """Follow ``target``: at once if it is an unlocked local account, else as a request.
 
     Remote accounts always start as a request; their server's Accept (through
     a protocol plugin calling :func:`authorize`) turns it into a follow.
-    Following again only updates the options.
+    Following again only updates the options. ``uri`` is the protocol id of
+    a remote account's follow, kept so the answer can name it.
     """
     if account.id == target.id:
         raise NotFound("Record not found")  # as Mastodon answers
@@ -44,12 +45,13 @@ def follow(
     if existing is not None:
         existing.show_reblogs = reblogs
         existing.notify = notify_posts
+        existing.uri = uri or existing.uri
         db.session.commit()
         return existing
     state = current()
     if target.locked or not target.local:
         request = FollowRequest(
-            account_id=account.id, target_account_id=target.id, show_reblogs=reblogs, notify=notify_posts
+            account_id=account.id, target_account_id=target.id, show_reblogs=reblogs, notify=notify_posts, uri=uri
         )
         db.session.add(request)
         notify(target, "follow_request", account)
@@ -57,7 +59,9 @@ def follow(
             return _pair(FollowRequest, account, target)
         state.emit("follow_requested", follower=account, target=target)
         return request
-    relation = Follow(account_id=account.id, target_account_id=target.id, show_reblogs=reblogs, notify=notify_posts)
+    relation = Follow(
+        account_id=account.id, target_account_id=target.id, show_reblogs=reblogs, notify=notify_posts, uri=uri
+    )
     db.session.add(relation)
     _count_follow(account, target, +1)
     notify(target, "follow", account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import threading
@@ -19,7 +20,7 @@ from fedikit.core import jobs
 from fedikit.core.content import render
 from fedikit.core.db import commit_unless_duplicate, db, utcnow
 from fedikit.core.errors import Forbidden, NotFound, ValidationError
-from fedikit.core.ids import next_id
+from fedikit.core.ids import id_at, next_id
 from fedikit.core.models import (
     Account,
     Bookmark,
@@ -33,6 +34,7 @@ from fedikit.core.models import (
     StatusPin,
     Tag,
 )
+from fedikit.core.sanitize import sanitize_html
 from fedikit.core.services import conversations, polls, timelines
 from fedikit.core.services.notifications import notify
 from fedikit.core.state import current
@@ -210,6 +212,103 @@ def _post(
     return status
 
 
+def find_by_uri(uri: str) -> Status | None:
+    """A stored status (local or remote) by its protocol id."""
+    return db.session.scalar(select(Status).where(Status.uri == uri))
+
+
+MAX_REMOTE_CONTENT = 100_000  # characters of HTML kept from a remote post
+
+
+def receive(
+    author: Account,
+    *,
+    uri: str,
+    content: str,
+    url: str | None = None,
+    spoiler_text: str = "",
+    sensitive: bool = False,
+    visibility: str | Visibility = Visibility.PUBLIC,
+    language: str | None = None,
+    in_reply_to: Status | None = None,
+    mentioned: Sequence[Account] = (),
+    tags: Sequence[str] = (),
+    created_at: dt.datetime | None = None,
+) -> Status:
+    """Store a remote status a protocol plugin received or fetched; the one it already stored, if any.
+
+    ``content`` is the remote HTML: it passes the moderation filters (as
+    ``PostDraft.text``, with ``local=False``; a Reject raises) and then the
+    one sanitiser. ``uri`` is the status's protocol id and makes receiving
+    idempotent. The status is dated ``created_at`` (its id sorts by it),
+    mentioned local accounts are notified, and it is distributed to feeds
+    and announced (``status_created``) as a local post is.
+    """
+    if author.local:
+        raise ValidationError("Validation failed: a received status must have a remote author")
+    existing = find_by_uri(uri)
+    if existing is not None:
+        return existing
+    draft = PostDraft(
+        author=author,
+        text=content[:MAX_REMOTE_CONTENT],
+        spoiler_text=spoiler_text,
+        sensitive=bool(sensitive or spoiler_text),
+        visibility=_visibility(visibility),
+        language=language if language and LANGUAGE_RE.match(language) and len(language) <= 16 else None,
+        in_reply_to_id=in_reply_to.id if in_reply_to else None,
+        local=False,
+    )
+    for moderation_filter in current().moderation_filters:
+        rewritten = moderation_filter.check(draft)
+        if rewritten is not None:
+            draft = rewritten
+    if in_reply_to is not None and in_reply_to.conversation_id is not None:
+        conversation_id = in_reply_to.conversation_id
+    else:
+        conversation = Conversation()
+        db.session.add(conversation)
+        db.session.flush()
+        conversation_id = conversation.id
+    status = Status(
+        id=id_at(created_at) if created_at is not None else next_id(),
+        uri=uri,
+        url=url or uri,
+        account=author,
+        local=False,
+        content=sanitize_html(draft.text),
+        spoiler_text=draft.spoiler_text,
+        sensitive=draft.sensitive,
+        visibility=draft.visibility.value,
+        language=draft.language,
+        in_reply_to_id=in_reply_to.id if in_reply_to else None,
+        in_reply_to_account_id=in_reply_to.account_id if in_reply_to else None,
+        conversation_id=conversation_id,
+    )
+    if created_at is not None:
+        status.created_at = created_at
+    db.session.add(status)
+    status.tags = _tags(list(dict.fromkeys(tags)))
+    status.mentions = [Mention(account=account) for account in dict.fromkeys(mentioned)]
+    author.statuses_count = Account.statuses_count + 1
+    author.last_status_at = utcnow()
+    if in_reply_to is not None:
+        in_reply_to.replies_count = Status.replies_count + 1
+    db.session.flush()
+    for mention in status.mentions:
+        if mention.account.local:
+            notify(mention.account, "mention", author, status)
+    if not commit_unless_duplicate():  # delivered twice at once: the other delivery stored it
+        stored = find_by_uri(uri)
+        if stored is None:
+            raise ValidationError("Validation failed: the status could not be stored")
+        return stored
+    timelines.distribute(status)
+    conversations.status_posted(status)
+    current().emit("status_created", status=status)
+    return status
+
+
 KEEP: Literal["keep"] = "keep"
 
 
@@ -372,8 +471,15 @@ def _load_for_detach(*statuses: Status) -> None:
         _ = status.media_attachments
 
 
-def reblog(account: Account, status: Status, *, visibility: str | Visibility = Visibility.PUBLIC) -> Status:
-    """Boost ``status``; boosting twice returns the existing boost."""
+def reblog(
+    account: Account, status: Status, *, visibility: str | Visibility = Visibility.PUBLIC, uri: str | None = None
+) -> Status:
+    """Boost ``status``; boosting twice returns the existing boost.
+
+    ``uri`` is the protocol id of a remote account's boost (required for one).
+    """
+    if not account.local and not uri:
+        raise ValidationError("Validation failed: a remote boost needs its uri")
     if status.reblog_of_id is not None:
         status = db.session.get(Status, status.reblog_of_id)
     if not can_see(account, status):
@@ -393,7 +499,7 @@ def reblog(account: Account, status: Status, *, visibility: str | Visibility = V
     base = current().config["BASE_URL"]
     boost = Status(
         id=reblog_id,
-        uri=f"{base}/users/{account.username}/statuses/{reblog_id}/activity",
+        uri=uri if not account.local else f"{base}/users/{account.username}/statuses/{reblog_id}/activity",
         account=account,
         local=account.local,
         reblog_of_id=status.id,
@@ -422,7 +528,8 @@ def unreblog(account: Account, status: Status) -> Status | None:
     return removed
 
 
-def favourite(account: Account, status: Status) -> Favourite:
+def favourite(account: Account, status: Status, *, uri: str | None = None) -> Favourite:
+    """``account`` favourites ``status`` (``uri``: the protocol id of a remote account's favourite)."""
     if not can_see(account, status):
         raise NotFound("Record not found")
     existing = db.session.scalar(
@@ -430,7 +537,7 @@ def favourite(account: Account, status: Status) -> Favourite:
     )
     if existing is not None:
         return existing
-    fav = Favourite(account_id=account.id, status=status)
+    fav = Favourite(account_id=account.id, status=status, uri=uri)
     db.session.add(fav)
     status.favourites_count = Status.favourites_count + 1
     notify(status.account, "favourite", account, status)

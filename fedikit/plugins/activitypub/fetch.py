@@ -23,7 +23,7 @@ every request:
 - **Content types** for ActivityPub documents: only ``application/activity+json``
   or ``application/ld+json; profile="https://www.w3.org/ns/activitystreams"``
   (CVE-2024-23832); ``application/json`` only when the caller says so
-  (WebFinger, NodeInfo).
+  or WebFinger's ``application/jrd+json`` only when the caller says so (WebFinger, NodeInfo).
 
 ``sign`` is called for every hop with ``(method, url, headers, body)`` and
 returns the headers to send, because a redirect changes the signed
@@ -181,7 +181,7 @@ def is_activitypub_content_type(value: str, *, allow_plain_json: bool = False) -
     if media_type == "application/ld+json":
         profile = message.get_param("profile")
         return isinstance(profile, str) and ACTIVITYSTREAMS_PROFILE in profile.split()
-    return allow_plain_json and media_type == "application/json"
+    return allow_plain_json and media_type in ("application/json", "application/jrd+json")
 
 
 # --- transport: connect only to vetted addresses, under a deadline ---------------

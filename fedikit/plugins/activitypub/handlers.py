@@ -1,0 +1,282 @@
+"""Incoming activities, one handler per type, run by the ``activitypub.process`` job.
+
+The inbox has already checked that the signer is the activity's actor. Each
+handler then checks what concerns its objects, as Mastodon does: a created
+object lives on the actor's host and is attributed to the actor; an undone,
+deleted or updated thing belongs to the actor. Anything else is ignored
+(and logged): a peer must not be able to act for another.
+
+Handlers are idempotent: the same activity delivered twice finds its effect
+already stored (a status by its uri, a follow or favourite by its pair) and
+changes nothing. :data:`HANDLERS` maps a type to its handler; unknown types
+are logged and counted in :data:`UNHANDLED`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from fedikit.core.db import db
+from fedikit.core.errors import FedikitError
+from fedikit.core.models import Account, Follow, FollowRequest, Status
+from fedikit.core.services import accounts, relationships, statuses
+from fedikit.plugins.activitypub import outbox, parse, remote
+
+log = logging.getLogger("fedikit.activitypub.handlers")
+
+Handler = Callable[[dict[str, Any], Account], None]
+HANDLERS: dict[str, Handler] = {}
+UNHANDLED: Counter[str] = Counter()
+
+
+def handles(*types: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for type_ in types:
+            HANDLERS[type_] = handler
+        return handler
+
+    return register
+
+
+def activity_type(document: dict[str, Any]) -> str | None:
+    kinds = [kind for kind in parse.as_list(document.get("type")) if isinstance(kind, str)]
+    return kinds[0] if kinds else None
+
+
+def process(activity: dict[str, Any], actor: str) -> None:
+    """The ``activitypub.process`` job: run the handler of ``activity``, received from (and signed by) ``actor``."""
+    account = accounts.find_by_uri(actor)
+    if account is None or account.suspended_at is not None:
+        return
+    kind = activity_type(activity)
+    handler = HANDLERS.get(kind or "")
+    if handler is None:
+        UNHANDLED[kind or "?"] += 1
+        log.info("unhandled activity type %r from %s", kind, actor)
+        return
+    try:
+        handler(activity, account)
+    except FedikitError as exc:  # refused by core (not allowed, not visible, invalid): nothing to retry
+        db.session.rollback()
+        log.info("%s %s from %s refused: %s", kind, activity.get("id"), actor, exc)
+
+
+def _same_host(uri: str | None, account: Account) -> bool:
+    return bool(uri) and remote.authority(uri) == remote.authority(account.uri)
+
+
+def _local_account(uri: str | None) -> Account | None:
+    found = accounts.find_by_uri(uri) if uri else None
+    return found if found is not None and found.local else None
+
+
+def _status(uri: str | None) -> Status | None:
+    return statuses.find_by_uri(uri) if uri else None
+
+
+# -- follows ------------------------------------------------------------------
+
+
+@handles("Follow")
+def follow(activity: dict[str, Any], actor: Account) -> None:
+    target = _local_account(parse.object_id(activity.get("object")))
+    if target is None:
+        return
+    uri = activity.get("id") if isinstance(activity.get("id"), str) else None
+    already = db.session.scalar(
+        select(Follow).where(Follow.account_id == actor.id, Follow.target_account_id == target.id)
+    )
+    try:
+        relationships.follow(actor, target, uri=uri)
+    except FedikitError:  # blocked: say no
+        reject = outbox.follow_object(actor, target, uri)
+        outbox.send_to(actor, _answer("Reject", target, reject), target)
+        return
+    if already is not None:  # a repeated Follow is accepted again, as Mastodon does
+        outbox.send_to(actor, _answer("Accept", target, outbox.follow_object(actor, target, uri)), target)
+
+
+def _answer(kind: str, target: Account, follow_object: dict[str, Any]) -> dict[str, Any]:
+    from fedikit.plugins.activitypub import documents
+
+    return documents.activity(
+        kind, id=f"{target.uri}#{kind.lower()}s/follows/{follow_object['id']}", actor=target.uri, object=follow_object
+    )
+
+
+def _our_follow(activity: dict[str, Any], actor: Account) -> Account | None:
+    """The local follower of the Follow an Accept or Reject from ``actor`` answers."""
+    inner = activity.get("object")
+    if isinstance(inner, dict):
+        if parse.object_id(inner.get("object")) not in (None, actor.uri):
+            return None
+        return _local_account(parse.object_id(inner.get("actor")))
+    follow_uri = parse.object_id(inner)
+    return _local_account(follow_uri.partition("#")[0]) if follow_uri else None
+
+
+@handles("Accept")
+def accept(activity: dict[str, Any], actor: Account) -> None:
+    follower = _our_follow(activity, actor)
+    if follower is None:
+        return
+    pending = db.session.scalar(
+        select(FollowRequest).where(
+            FollowRequest.account_id == follower.id, FollowRequest.target_account_id == actor.id
+        )
+    )
+    if pending is not None:
+        relationships.authorize(actor, follower)
+
+
+@handles("Reject")
+def reject(activity: dict[str, Any], actor: Account) -> None:
+    follower = _our_follow(activity, actor)
+    if follower is None:
+        return
+    pending = db.session.scalar(
+        select(FollowRequest).where(
+            FollowRequest.account_id == follower.id, FollowRequest.target_account_id == actor.id
+        )
+    )
+    if pending is not None:
+        relationships.reject(actor, follower)
+    else:  # a Reject of an accepted follow ends it
+        relationships.unfollow(follower, actor)
+
+
+# -- statuses -----------------------------------------------------------------
+
+
+@handles("Create")
+def create(activity: dict[str, Any], actor: Account) -> None:
+    document = activity.get("object")
+    if isinstance(document, str):
+        if not _same_host(document, actor):
+            return
+        document = remote.fetch_document(document)
+    if isinstance(document, dict):
+        store_note(document, actor, activity)
+
+
+def fetched_status(document: dict[str, Any]) -> Status | None:
+    """Store a status document fetched by its id (its author is fetched too if new)."""
+    author_uri = parse.object_id(document.get("attributedTo"))
+    if not author_uri:
+        return None
+    try:
+        author = remote.actor(author_uri)
+    except remote.Unresolvable as exc:
+        log.info("author of %s: %s", document.get("id"), exc)
+        return None
+    return store_note(document, author, None)
+
+
+def store_note(document: dict[str, Any], actor: Account, activity: dict[str, Any] | None) -> Status | None:
+    """Store a Note (or a type converted to one) by ``actor``, who must be its author, on its host."""
+    try:
+        note = parse.note(document)
+    except parse.InvalidDocument as exc:
+        log.info("note from %s: %s", actor.uri, exc)
+        return None
+    if actor.local or note.attributed_to != actor.uri or not _same_host(note.uri, actor):
+        log.info("note %s by %s refused from %s", note.uri, note.attributed_to, actor.uri)
+        return None
+    known = _status(note.uri)
+    if known is not None:
+        if known.account_id != actor.id:
+            log.info("note from %s reuses the id of account %s's status %s", actor.uri, known.account_id, note.uri)
+            return None
+        return known
+    mentioned = [found for found in map(accounts.find_by_uri, note.mentions) if found is not None]
+    return statuses.receive(
+        actor,
+        uri=note.uri,
+        url=note.url,
+        content=note.content,
+        spoiler_text=note.spoiler_text,
+        sensitive=note.sensitive,
+        visibility=parse.visibility(document, activity, followers_url=actor.followers_url),
+        language=note.language,
+        in_reply_to=_status(note.in_reply_to),
+        mentioned=mentioned,
+        tags=note.hashtags,
+        created_at=note.published,
+    )
+
+
+@handles("Delete")
+def delete(activity: dict[str, Any], actor: Account) -> None:
+    uri = parse.object_id(activity.get("object"))
+    if uri is None or uri == actor.uri:  # an account deleting itself: not handled yet
+        return
+    found = _status(uri)
+    if found is not None and found.account_id == actor.id and found.reblog_of_id is None:
+        statuses.delete(actor, found)
+
+
+@handles("Like")
+def like(activity: dict[str, Any], actor: Account) -> None:
+    found = _status(parse.object_id(activity.get("object")))
+    if found is not None and found.local:
+        uri = activity.get("id") if isinstance(activity.get("id"), str) else None
+        statuses.favourite(actor, found, uri=uri)
+
+
+@handles("Announce")
+def announce(activity: dict[str, Any], actor: Account) -> None:
+    uri = activity.get("id")
+    if not isinstance(uri, str) or not _same_host(uri, actor) or _status(uri) is not None:
+        return
+    found = _status(parse.object_id(activity.get("object")))
+    if found is None:
+        return  # boosts of posts not stored here: fetching them comes later
+    visibility = parse.visibility(activity, None, followers_url=actor.followers_url)
+    statuses.reblog(actor, found, visibility="public" if visibility == "direct" else visibility, uri=uri)
+
+
+@handles("Undo")
+def undo(activity: dict[str, Any], actor: Account) -> None:
+    inner = activity.get("object")
+    inner_uri = parse.object_id(inner)
+    kind = activity_type(inner) if isinstance(inner, dict) else None
+    if kind == "Follow" or (kind is None and inner_uri and inner_uri.startswith(actor.uri + "#follows/")):
+        target = _local_account(parse.object_id(inner.get("object"))) if isinstance(inner, dict) else None
+        if target is not None:
+            relationships.unfollow(actor, target)
+        return
+    if kind == "Like":
+        found = _status(parse.object_id(inner.get("object")))
+        if found is not None:
+            statuses.unfavourite(actor, found)
+        return
+    if kind == "Block":
+        target = _local_account(parse.object_id(inner.get("object")))
+        if target is not None:
+            relationships.unblock(actor, target)
+        return
+    boost = _status(inner_uri)  # an Announce, embedded or by id
+    if boost is not None and boost.account_id == actor.id and boost.reblog_of_id is not None:
+        statuses.unreblog(actor, boost.reblog)
+
+
+# -- accounts -----------------------------------------------------------------
+
+
+@handles("Update")
+def update(activity: dict[str, Any], actor: Account) -> None:
+    document = activity.get("object")
+    if isinstance(document, dict) and document.get("id") == actor.uri:
+        remote.store_actor(document)
+
+
+@handles("Block")
+def block(activity: dict[str, Any], actor: Account) -> None:
+    target = _local_account(parse.object_id(activity.get("object")))
+    if target is not None:
+        relationships.block(actor, target)

@@ -1,0 +1,166 @@
+"""Remote actors and objects: fetching them safely, checking who they are, storing them through core.
+
+One :class:`~fedikit.plugins.activitypub.fetch.RemoteFetcher` per app (made
+at startup) does every outbound request; its GETs are signed by the instance
+actor. A fetched document counts only if its ``id`` is the URL it was fetched
+from (after redirects), as Mastodon requires; an actor counts only if its
+``preferredUsername`` and host resolve back to it through WebFinger (checked
+when it is found by handle) and it lives on the host of its id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Flask, current_app
+
+from fedikit.core.errors import ValidationError
+from fedikit.core.models import Account
+from fedikit.core.services import accounts
+from fedikit.plugins.activitypub import parse
+from fedikit.plugins.activitypub.fetch import FetchError, RemoteFetcher, is_activitypub_content_type
+from fedikit.plugins.activitypub.keys import instance_actor, key_id
+from fedikit.plugins.activitypub.signatures import sign_request
+
+log = logging.getLogger("fedikit.activitypub")
+
+EXTENSION = "activitypub"
+
+
+class Unresolvable(Exception):
+    """A remote account or object could not be fetched, or is not what it claims to be."""
+
+
+def install(app: Flask) -> None:
+    """Make the app's fetcher; GETs are signed by the instance actor (whose key is read once per process)."""
+    config = app.config
+    signing_key: dict[str, Any] = {}
+
+    def sign(method: str, url: str, headers: Any, body: bytes | None) -> Any:
+        if method != "GET":
+            return headers  # deliveries arrive signed by their author
+        if not signing_key:
+            actor = instance_actor()
+            signing_key.update(key_id=key_id(actor), pem=actor.private_key)
+        return sign_request(method, url, headers, body, signing_key["key_id"], signing_key["pem"])
+
+    app.extensions[EXTENSION] = RemoteFetcher(
+        user_agent=f"fedikit (+{config['BASE_URL']}/)",
+        allowed_private=config["ALLOWED_PRIVATE_ADDRESSES"],
+        allow_http=not config["LOCAL_HTTPS"],
+        sign=sign,
+    )
+
+
+def fetcher() -> RemoteFetcher:
+    return current_app.extensions[EXTENSION]
+
+
+def scheme() -> str:
+    """``https``, or ``http`` on an instance run with ``LOCAL_HTTPS=false`` (local testing only)."""
+    return "https" if current_app.config["LOCAL_HTTPS"] else "http"
+
+
+def authority(uri: str) -> str:
+    """The host (and port, if any) of a URL, lower-cased: the domain of the accounts it serves."""
+    return urlsplit(uri).netloc.lower()
+
+
+def fetch_document(uri: str) -> dict[str, Any]:
+    """An ActivityPub document whose ``id`` is the URL it was finally fetched from."""
+    try:
+        final_url, document = fetcher().get_json(uri)
+    except FetchError as exc:
+        raise Unresolvable(str(exc)) from exc
+    if document.get("id") != final_url:
+        raise Unresolvable(f"{uri}: the document's id {document.get('id')!r} is not where it was fetched")
+    return document
+
+
+def store_actor(document: dict[str, Any]) -> Account:
+    """Store a fetched actor document (its id already checked) as a remote account."""
+    try:
+        profile = parse.profile(document)
+    except parse.InvalidDocument as exc:
+        raise Unresolvable(f"{document.get('id')!r} is not a usable actor: {exc}") from exc
+    uri = profile.pop("uri")
+    domain = authority(uri)
+    for link in ("inbox_url", "shared_inbox_url", "outbox_url", "followers_url", "featured_url"):
+        if profile.get(link) and authority(profile[link]) != domain:
+            profile[link] = None  # an actor's collections live on its own server
+    if not profile.get("inbox_url"):
+        raise Unresolvable(f"{uri} has no inbox on its own server")
+    try:
+        return accounts.store_remote(uri, domain, **profile)
+    except ValidationError as exc:
+        raise Unresolvable(str(exc)) from exc
+
+
+def actor(uri: str, *, refresh: bool = False) -> Account:
+    """The account of the actor ``uri``: stored, or fetched and stored (``refresh`` fetches anew)."""
+    stored = accounts.find_by_uri(uri)
+    if stored is not None and (stored.local or not refresh):
+        return stored
+    return store_actor(fetch_document(uri))
+
+
+def actor_for_key(key_uri: str, *, refresh: bool = False) -> Account:
+    """The account whose public key ``key_uri`` (``<actor>#main-key``, or a key document) names."""
+    owner_uri = key_uri.partition("#")[0]
+    stored = accounts.find_by_uri(owner_uri)
+    if stored is not None and not refresh:
+        return stored
+    document = fetch_document(owner_uri)
+    if "inbox" not in document and "owner" in document:  # a separate key document: its owner must claim it
+        owner = actor(str(document["owner"]), refresh=True)
+        if key_uri not in _key_ids(owner.uri, fetch_document(owner.uri)):
+            raise Unresolvable(f"{owner.uri} does not claim the key {key_uri}")
+        return owner
+    if key_uri not in _key_ids(owner_uri, document):
+        raise Unresolvable(f"{owner_uri} has no key {key_uri}")
+    return store_actor(document)
+
+
+def _key_ids(owner_uri: str, document: dict[str, Any]) -> set[str]:
+    keys = parse.as_list(document.get("publicKey"))
+    return {k["id"] for k in keys if isinstance(k, dict) and isinstance(k.get("id"), str)} | {owner_uri}
+
+
+def webfinger(acct: str) -> Account | None:
+    """Find ``user@domain`` through its server's WebFinger and store its actor; None if there is none.
+
+    The actor must name itself as asked: its ``preferredUsername`` and the
+    host of its id must give back ``acct`` (Mastodon's round-trip check).
+    """
+    username, _, domain = acct.partition("@")
+    query = urlencode({"resource": f"acct:{username}@{domain}"})
+    try:
+        _, jrd = fetcher().get_json(
+            f"{scheme()}://{domain}/.well-known/webfinger?{query}",
+            accept="application/jrd+json, application/json",
+            allow_plain_json=True,
+        )
+    except FetchError as exc:
+        log.info("webfinger %s: %s", acct, exc)
+        return None
+    links = [link for link in parse.as_list(jrd.get("links")) if isinstance(link, dict)]
+    self_links = [
+        link["href"]
+        for link in links
+        if link.get("rel") == "self"
+        and isinstance(link.get("href"), str)
+        and is_activitypub_content_type(str(link.get("type", "")))
+    ]
+    if not self_links:
+        return None
+    try:
+        found = actor(self_links[0], refresh=True)
+    except Unresolvable as exc:
+        log.info("webfinger %s: %s", acct, exc)
+        return None
+    if found.username.lower() != username.lower() or authority(found.uri) != domain.lower():
+        log.info("webfinger %s: the actor %s calls itself %s", acct, found.uri, found.acct)
+        return None
+    return found
