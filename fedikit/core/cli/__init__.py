@@ -21,6 +21,7 @@ BUILTIN = {
     "db": "fedikit.core.cli.admin:db_group",
     "accounts": "fedikit.core.cli.admin:accounts_group",
     "plugins": "fedikit.core.cli.admin:plugins_group",
+    "domains": "fedikit.core.cli.admin:domains_group",
     "new": "fedikit.core.cli.new:new",
 }
 

@@ -151,3 +151,63 @@ def plugins_list() -> None:
     if state.moderation_filters:
         click.echo("")
         click.echo("Moderation filters, in order: " + ", ".join(f.name for f in state.moderation_filters))
+
+
+@click.group("domains")
+def domains_group() -> None:
+    """Remote domains: the admin's blocks (``tootctl domains`` and the admin API's domain blocks)."""
+
+
+@domains_group.command("block")
+@click.argument("domain")
+@click.option("--severity", type=click.Choice(["noop", "silence", "suspend"]), default="suspend", show_default=True)
+@click.option("--reject-media", is_flag=True, help="Keep no media from the domain.")
+@click.option("--reject-reports", is_flag=True, help="Drop reports from the domain.")
+@click.option("--comment", default="", help="Public comment shown with the block.")
+def domains_block(domain: str, severity: str, reject_media: bool, reject_reports: bool, comment: str) -> None:
+    """Block DOMAIN (and its subdomains), or change its block."""
+    from fedikit.core.errors import ValidationError
+    from fedikit.core.services import domain_blocks
+
+    app = _app()
+    with app.app_context():
+        try:
+            domain_blocks.block(
+                domain,
+                severity=severity,
+                reject_media=reject_media,
+                reject_reports=reject_reports,
+                public_comment=comment,
+            )
+        except ValidationError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Blocked {domain.strip().lower()} ({severity}).")
+
+
+@domains_group.command("unblock")
+@click.argument("domain")
+def domains_unblock(domain: str) -> None:
+    """Lift the block on DOMAIN."""
+    from fedikit.core.services import domain_blocks
+
+    app = _app()
+    with app.app_context():
+        if not domain_blocks.unblock(domain):
+            raise click.ClickException(f"{domain} is not blocked")
+    click.echo(f"Unblocked {domain.strip().lower()}.")
+
+
+@domains_group.command("list")
+def domains_list() -> None:
+    """Every domain block: domain, severity, flags."""
+    from fedikit.core.services import domain_blocks
+
+    app = _app()
+    with app.app_context():
+        for found in domain_blocks.all_blocks():
+            flags = [
+                name
+                for name, on in (("reject-media", found.reject_media), ("reject-reports", found.reject_reports))
+                if on
+            ]
+            click.echo(f"{found.domain}  {found.severity}  {' '.join(flags)}".rstrip())

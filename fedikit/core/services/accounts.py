@@ -16,6 +16,7 @@ from fedikit.core.errors import FieldError, ValidationError
 from fedikit.core.models import Account, Role, User
 from fedikit.core.passwords import hash_password
 from fedikit.core.sanitize import sanitize_html
+from fedikit.core.services import domain_blocks
 from fedikit.core.services.media import PROFILE_IMAGES, process_profile_image, save_profile_images
 from fedikit.core.state import current
 
@@ -218,7 +219,9 @@ def store_remote(uri: str, domain: str, **profile: Any) -> Account:
     Called by protocol plugins after they fetched and checked a profile. The
     bio and profile field values are HTML and pass the one sanitiser here.
     An account whose ``username@domain`` is taken by another ``uri`` is a
-    ValidationError: the plugin decides whether the old one is gone.
+    ValidationError: the plugin decides whether the old one is gone. So is
+    one on a domain the admin suspended; one on a silenced domain starts
+    silenced (see :mod:`.domain_blocks`).
     """
     unknown = set(profile) - REMOTE_PROFILE_FIELDS
     if unknown:
@@ -226,6 +229,9 @@ def store_remote(uri: str, domain: str, **profile: Any) -> Account:
     domain = domain.lower()
     if is_local_domain(domain):
         raise ValidationError(f"{domain} is this instance: its accounts are not remote")
+    policy = domain_blocks.policy(domain)
+    if policy.suspended:
+        raise ValidationError(f"{domain} is suspended by this instance")
     if "note" in profile:
         profile["note"] = sanitize_html(profile["note"] or "")
     if "fields" in profile:
@@ -236,6 +242,7 @@ def store_remote(uri: str, domain: str, **profile: Any) -> Account:
     created = account is None
     if account is None:
         account = Account(uri=uri, domain=domain, username=profile.get("username", ""))
+        account.silenced_at = utcnow() if policy.silenced else None
         db.session.add(account)
     elif account.domain != domain:
         raise ValidationError(f"{uri} belongs to {account.domain}, not {domain}")

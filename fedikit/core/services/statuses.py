@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -35,7 +35,7 @@ from fedikit.core.models import (
     Tag,
 )
 from fedikit.core.sanitize import sanitize_html
-from fedikit.core.services import conversations, polls, timelines
+from fedikit.core.services import conversations, domain_blocks, polls, timelines
 from fedikit.core.services.notifications import notify
 from fedikit.core.state import current
 from fedikit.core.visibility import PUBLIC_VISIBILITIES, can_see
@@ -233,6 +233,7 @@ def receive(
     in_reply_to: Status | None = None,
     mentioned: Sequence[Account] = (),
     tags: Sequence[str] = (),
+    media: Sequence[Mapping[str, Any]] = (),
     created_at: dt.datetime | None = None,
 ) -> Status:
     """Store a remote status a protocol plugin received or fetched; the one it already stored, if any.
@@ -243,9 +244,17 @@ def receive(
     idempotent. The status is dated ``created_at`` (its id sorts by it),
     mentioned local accounts are notified, and it is distributed to feeds
     and announced (``status_created``) as a local post is.
+
+    ``media``: the attachments (at most :data:`MAX_MEDIA` are kept), each a
+    mapping with ``url`` and optionally ``media_type``, ``description``,
+    ``blurhash``, ``focus`` (x, y), ``width`` and ``height``. They are shown
+    from their remote URL, and not kept at all from a domain whose media the
+    admin rejects.
     """
     if author.local:
         raise ValidationError("Validation failed: a received status must have a remote author")
+    if author.suspended_at is not None or domain_blocks.policy(author.domain).suspended:
+        raise Forbidden("This action is not allowed")
     existing = find_by_uri(uri)
     if existing is not None:
         return existing
@@ -290,18 +299,23 @@ def receive(
     db.session.add(status)
     status.tags = _tags(list(dict.fromkeys(tags)))
     status.mentions = [Mention(account=account) for account in dict.fromkeys(mentioned)]
+    if not domain_blocks.policy(author.domain).reject_media:
+        status.media_attachments = [_remote_media(author, m) for m in media[:MAX_MEDIA]]
     author.statuses_count = Account.statuses_count + 1
     author.last_status_at = utcnow()
     if in_reply_to is not None:
         in_reply_to.replies_count = Status.replies_count + 1
-    db.session.flush()
-    for mention in status.mentions:
-        if mention.account.local:
-            notify(mention.account, "mention", author, status)
-    if not commit_unless_duplicate():  # delivered twice at once: the other delivery stored it
+    try:
+        db.session.flush()
+        for mention in status.mentions:
+            if mention.account.local:
+                notify(mention.account, "mention", author, status)
+        db.session.commit()
+    except IntegrityError:  # delivered (or fetched) twice at once: the other one stored it
+        db.session.rollback()
         stored = find_by_uri(uri)
         if stored is None:
-            raise ValidationError("Validation failed: the status could not be stored")
+            raise
         return stored
     timelines.distribute(status)
     conversations.status_posted(status)
@@ -383,22 +397,103 @@ def edit(
     elif existing is not None:
         db.session.delete(existing)  # its votes go with it (ON DELETE CASCADE)
         existing = None
+    _mention_new(status, editor, _accounts(rendered.mentioned_account_ids))
+    return _edited(status, editor, existing.options if existing is not None else None)
+
+
+def _mention_new(status: Status, editor: Account, accounts: Sequence[Account]) -> None:
+    """Mention (and notify, if local) the accounts an edit names that the status did not."""
     known = {m.account_id for m in status.mentions}
-    for account in _accounts(rendered.mentioned_account_ids):
+    for account in accounts:
         if account.id not in known:
             status.mentions.append(Mention(account=account))
-            notify(account, "mention", editor, status)
-    status.edited_at = utcnow()
-    status.edits.append(_snapshot(status, existing.options if existing is not None else None))
+            if account.local:
+                notify(account, "mention", editor, status)
+
+
+def _edited(status: Status, editor: Account, poll_options: Sequence[str] | None, at: Any = None) -> Status:
+    """Finish an edit: date it, keep the new version, tell those who boosted it; commit and announce."""
+    status.edited_at = at or utcnow()
+    status.edits.append(_snapshot(status, poll_options, at=status.edited_at))
     boosters = db.session.scalars(
         select(Account).join(Status, Status.account_id == Account.id).where(Status.reblog_of_id == status.id)
     )
     for booster in boosters:
-        notify(booster, "update", editor, status)
+        if booster.local:
+            notify(booster, "update", editor, status)
     db.session.commit()
     jobs.enqueue("core.index_status", status_id=status.id)
     current().emit("status_updated", status=status)
     return status
+
+
+def receive_edit(
+    author: Account,
+    status: Status,
+    *,
+    content: str,
+    spoiler_text: str = "",
+    sensitive: bool = False,
+    language: str | None = None,
+    mentioned: Sequence[Account] = (),
+    tags: Sequence[str] = (),
+    edited_at: dt.datetime | None = None,
+) -> Status:
+    """Apply a remote author's edit of their status (content is remote HTML, sanitised here).
+
+    Versions are kept as for a local edit. An edit dated no later than the
+    one already applied is ignored (edits may arrive out of order), as is one
+    that changes nothing.
+    """
+    if status.account_id != author.id or status.local or status.reblog_of_id is not None:
+        raise Forbidden("This action is not allowed")
+    if edited_at is not None and status.edited_at is not None and edited_at <= _aware(status.edited_at):
+        return status
+    content = sanitize_html(content[:MAX_REMOTE_CONTENT])
+    spoiler_text = spoiler_text or ""
+    sensitive = bool(sensitive or spoiler_text)
+    language = language if language and LANGUAGE_RE.match(language) and len(language) <= 16 else status.language
+    unchanged = (content, spoiler_text, sensitive, language) == (
+        status.content,
+        status.spoiler_text,
+        status.sensitive,
+        status.language,
+    )
+    if unchanged:
+        return status
+    existing = polls.for_status(status.id)
+    if not status.edits:  # the original version, dated when it was posted
+        status.edits.append(_snapshot(status, existing.options if existing else None, at=status.created_at))
+    status.content = content
+    status.spoiler_text = spoiler_text
+    status.sensitive = sensitive
+    status.language = language
+    status.tags = _tags(list(dict.fromkeys(tags)))
+    _mention_new(status, author, list(dict.fromkeys(mentioned)))
+    return _edited(status, author, existing.options if existing is not None else None, at=edited_at)
+
+
+def _remote_media(author: Account, found: Mapping[str, Any]) -> MediaAttachment:
+    media_type = str(found.get("media_type") or "")
+    kind = media_type.partition("/")[0]
+    meta: dict[str, Any] = {}
+    if found.get("width") and found.get("height"):
+        meta["original"] = {"width": found["width"], "height": found["height"]}
+    if found.get("focus"):
+        meta["focus"] = {"x": found["focus"][0], "y": found["focus"][1]}
+    return MediaAttachment(
+        account_id=author.id,
+        type=kind if kind in ("image", "video", "audio") else "unknown",
+        content_type=media_type or None,
+        remote_url=str(found["url"]),
+        description=found.get("description"),
+        blurhash=found.get("blurhash"),
+        meta=meta,
+    )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _snapshot(status: Status, poll_options: Sequence[str] | None = None, at: Any = None) -> StatusEdit:

@@ -69,6 +69,14 @@ def reblogged(reblog: Status) -> None:
 
 
 @hookimpl
+def status_updated(status: Status) -> None:
+    if status.local:
+        from fedikit.core import jobs
+
+        jobs.enqueue("activitypub.distribute", queue="push", status_id=status.id, edited=True)
+
+
+@hookimpl
 def status_deleted(status: Status) -> None:
     if not status.local:
         return

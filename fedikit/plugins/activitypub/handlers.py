@@ -51,7 +51,7 @@ def activity_type(document: dict[str, Any]) -> str | None:
 def process(activity: dict[str, Any], actor: str) -> None:
     """The ``activitypub.process`` job: run the handler of ``activity``, received from (and signed by) ``actor``."""
     account = accounts.find_by_uri(actor)
-    if account is None or account.suspended_at is not None:
+    if account is None or account.suspended_at is not None or remote.suspended(actor):
         return
     kind = activity_type(activity)
     handler = HANDLERS.get(kind or "")
@@ -164,7 +164,23 @@ def create(activity: dict[str, Any], actor: Account) -> None:
         store_note(document, actor, activity)
 
 
-def fetched_status(document: dict[str, Any]) -> Status | None:
+MAX_DEPTH = 10  # how far up a reply chain unknown parents are fetched
+
+
+def fetch_status(uri: str, depth: int = 0) -> Status | None:
+    """The status ``uri``: stored, or fetched (with its author, and parents up to :data:`MAX_DEPTH`)."""
+    found = _status(uri)
+    if found is not None or depth > MAX_DEPTH or remote.authority(uri) == remote.authority(outbox.base_url()):
+        return found
+    try:
+        document = remote.fetch_document(uri)
+    except remote.Unresolvable as exc:
+        log.info("status %s: %s", uri, exc)
+        return None
+    return fetched_status(document, depth)
+
+
+def fetched_status(document: dict[str, Any], depth: int = 0) -> Status | None:
     """Store a status document fetched by its id (its author is fetched too if new)."""
     author_uri = parse.object_id(document.get("attributedTo"))
     if not author_uri:
@@ -174,11 +190,17 @@ def fetched_status(document: dict[str, Any]) -> Status | None:
     except remote.Unresolvable as exc:
         log.info("author of %s: %s", document.get("id"), exc)
         return None
-    return store_note(document, author, None)
+    return store_note(document, author, None, depth)
 
 
-def store_note(document: dict[str, Any], actor: Account, activity: dict[str, Any] | None) -> Status | None:
-    """Store a Note (or a type converted to one) by ``actor``, who must be its author, on its host."""
+def store_note(
+    document: dict[str, Any], actor: Account, activity: dict[str, Any] | None, depth: int = 0
+) -> Status | None:
+    """Store a Note (or a type converted to one) by ``actor``, who must be its author, on its host.
+
+    An unknown parent is fetched first, up a reply chain of at most
+    :data:`MAX_DEPTH` statuses (beyond it, the reply is stored unthreaded).
+    """
     try:
         note = parse.note(document)
     except parse.InvalidDocument as exc:
@@ -203,9 +225,10 @@ def store_note(document: dict[str, Any], actor: Account, activity: dict[str, Any
         sensitive=note.sensitive,
         visibility=parse.visibility(document, activity, followers_url=actor.followers_url),
         language=note.language,
-        in_reply_to=_status(note.in_reply_to),
+        in_reply_to=fetch_status(note.in_reply_to, depth + 1) if note.in_reply_to else None,
         mentioned=mentioned,
         tags=note.hashtags,
+        media=note.attachments,
         created_at=note.published,
     )
 
@@ -233,9 +256,10 @@ def announce(activity: dict[str, Any], actor: Account) -> None:
     uri = activity.get("id")
     if not isinstance(uri, str) or not _same_host(uri, actor) or _status(uri) is not None:
         return
-    found = _status(parse.object_id(activity.get("object")))
+    boosted = parse.object_id(activity.get("object"))
+    found = fetch_status(boosted) if boosted else None
     if found is None:
-        return  # boosts of posts not stored here: fetching them comes later
+        return
     visibility = parse.visibility(activity, None, followers_url=actor.followers_url)
     statuses.reblog(actor, found, visibility="public" if visibility == "direct" else visibility, uri=uri)
 
@@ -271,8 +295,32 @@ def undo(activity: dict[str, Any], actor: Account) -> None:
 @handles("Update")
 def update(activity: dict[str, Any], actor: Account) -> None:
     document = activity.get("object")
-    if isinstance(document, dict) and document.get("id") == actor.uri:
+    if not isinstance(document, dict):
+        return
+    if document.get("id") == actor.uri:
         remote.store_actor(document)
+        return
+    found = _status(parse.object_id(document))
+    if found is None or found.account_id != actor.id:
+        return  # an edit of a status not stored here, or not the actor's
+    try:
+        note = parse.note(document)
+    except parse.InvalidDocument as exc:
+        log.info("Update from %s: %s", actor.uri, exc)
+        return
+    if note.attributed_to != actor.uri:
+        return
+    statuses.receive_edit(
+        actor,
+        found,
+        content=note.content,
+        spoiler_text=note.spoiler_text,
+        sensitive=note.sensitive,
+        language=note.language,
+        mentioned=[a for a in map(accounts.find_by_uri, note.mentions) if a is not None],
+        tags=note.hashtags,
+        edited_at=note.updated,
+    )
 
 
 @handles("Block")

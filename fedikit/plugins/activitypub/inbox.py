@@ -3,6 +3,8 @@
 An inbox POST is answered as Mastodon answers it: 413 for a body over 1 MB,
 400 for one that is not a JSON activity, 401 when the signature is missing
 or does not verify or was made by someone other than the activity's actor,
+403 when the signing key is on a domain the admin suspended (its key is not
+even fetched),
 and 202 once the activity is queued (``activitypub.process`` on the
 ``ingress`` queue). Checks that need the activity's objects (whose host an
 object lives on, who wrote it) run in the job, in :mod:`.handlers`.
@@ -26,6 +28,10 @@ log = logging.getLogger("fedikit.activitypub.inbox")
 MAX_BODY = 1024 * 1024  # Mastodon's MAX_JSON_SIZE
 
 
+class DomainSuspended(Exception):
+    """The request was signed with a key from a domain the admin suspended (Mastodon answers 403)."""
+
+
 def request_url() -> str:
     """The URL the sender addressed: this instance's base URL with the request's path and query."""
     query = request.query_string.decode("latin-1")
@@ -37,6 +43,8 @@ def signer(body: bytes | None) -> Account:
     found: dict[str, Account] = {}
 
     def lookup(key_uri: str, refresh: bool) -> str | None:
+        if remote.suspended(key_uri):
+            raise DomainSuspended(remote.authority(key_uri))
         try:
             account = remote.actor_for_key(key_uri, refresh=refresh)
         except remote.Unresolvable as exc:
@@ -51,6 +59,8 @@ def signer(body: bytes | None) -> Account:
         verify(request.method, request_url(), dict(request.headers), body, lookup)
     except SignatureError as exc:
         abort(401, str(exc))
+    except DomainSuspended as exc:
+        abort(403, f"{exc} is suspended by this instance")
     return found["account"]
 
 

@@ -21,7 +21,7 @@ from fedikit.core.api.serializers.common import media_url
 from fedikit.core.db import db
 from fedikit.core.models import Account, Follow, Status
 from fedikit.core.visibility import audience
-from fedikit.plugins.activitypub import delivery, documents
+from fedikit.plugins.activitypub import delivery, documents, remote
 from fedikit.plugins.activitypub.keys import ensure_keys
 
 # -- documents ----------------------------------------------------------------
@@ -102,7 +102,11 @@ def follow_object(follower: Account, target: Account, uri: str | None = None) ->
 def inboxes(accounts: Iterable[Account]) -> list[str]:
     """The inboxes reaching these remote accounts: each server's shared inbox where it has one."""
     found = {a.shared_inbox_url or a.inbox_url for a in accounts if not a.local and a.suspended_at is None}
-    return sorted(inbox for inbox in found if inbox)
+    suspended: dict[str, bool] = {}  # one look at the domain blocks per server, not per inbox
+    for inbox in found:
+        if inbox and remote.authority(inbox) not in suspended:
+            suspended[remote.authority(inbox)] = remote.suspended(inbox)
+    return sorted(inbox for inbox in found if inbox and not suspended[remote.authority(inbox)])
 
 
 def status_inboxes(status: Status) -> list[str]:
@@ -120,8 +124,8 @@ def follower_inboxes(account: Account) -> list[str]:
 # -- events -------------------------------------------------------------------
 
 
-def distribute(status_id: int) -> None:
-    """The ``activitypub.distribute`` job: a local post (Create) or boost (Announce) to its audience."""
+def distribute(status_id: int, edited: bool = False) -> None:
+    """The ``activitypub.distribute`` job: a local post (Create), edit (Update) or boost (Announce) to its audience."""
     status = db.session.get(Status, status_id)
     if status is None or not status.local:
         return
@@ -140,6 +144,17 @@ def distribute(status_id: int) -> None:
             to=to,
             cc=cc,
             published=documents.iso(status.created_at),
+        )
+    elif edited:
+        note = note_document(status)
+        activity = documents.activity(
+            "Update",
+            id=f"{status.uri}#updates/{int(status.edited_at.timestamp())}",
+            actor=status.account.uri,
+            object=note,
+            to=note["to"],
+            cc=note["cc"],
+            published=documents.iso(status.edited_at),
         )
     else:
         activity = documents.create(note_document(status), published=documents.iso(status.created_at))

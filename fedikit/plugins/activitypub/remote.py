@@ -18,7 +18,7 @@ from flask import Flask, current_app
 
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account
-from fedikit.core.services import accounts
+from fedikit.core.services import accounts, domain_blocks
 from fedikit.plugins.activitypub import parse
 from fedikit.plugins.activitypub.fetch import FetchError, RemoteFetcher, is_activitypub_content_type
 from fedikit.plugins.activitypub.keys import instance_actor, key_id
@@ -68,8 +68,15 @@ def authority(uri: str) -> str:
     return urlsplit(uri).netloc.lower()
 
 
+def suspended(uri: str) -> bool:
+    """Whether the admin suspended the domain ``uri`` is on: nothing is fetched from or sent to it."""
+    return domain_blocks.policy(authority(uri)).suspended
+
+
 def fetch_document(uri: str) -> dict[str, Any]:
     """An ActivityPub document whose ``id`` is the URL it was finally fetched from."""
+    if suspended(uri):
+        raise Unresolvable(f"{authority(uri)} is suspended by this instance")
     try:
         final_url, document = fetcher().get_json(uri)
     except FetchError as exc:
@@ -135,6 +142,8 @@ def webfinger(acct: str) -> Account | None:
     host of its id must give back ``acct`` (Mastodon's round-trip check).
     """
     username, _, domain = acct.partition("@")
+    if domain_blocks.policy(domain).suspended:
+        return None
     query = urlencode({"resource": f"acct:{username}@{domain}"})
     try:
         _, jrd = fetcher().get_json(
