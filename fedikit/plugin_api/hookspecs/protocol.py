@@ -310,3 +310,19 @@ def resolve_object(url: str) -> AccountRecord | StatusRecord | None:
 
     Since: 1.0
     """
+
+
+@hookspec
+def protocols() -> list[str] | None:
+    """The federation protocols a plugin speaks, by their NodeInfo names.
+
+    When: whenever the instance says what it speaks (NodeInfo's ``protocols``).
+
+    Semantics: all run; the names are merged, each listed once.
+
+    Arguments: none.
+
+    Returns: names such as ``["activitypub"]``, or None.
+
+    Since: 1.0
+    """

@@ -46,6 +46,11 @@ def register_jobs() -> Mapping[str, Callable[..., None]]:
 
 
 @hookimpl
+def protocols() -> list[str]:
+    return ["activitypub"]
+
+
+@hookimpl
 def startup(app: Flask) -> None:
     from fedikit.plugins.activitypub import remote
 

@@ -216,11 +216,13 @@ def _addresses(value: Any) -> list[str]:
 def visibility(obj: dict[str, Any], activity: dict[str, Any] | None, *, followers_url: str | None) -> str:
     """``public``/``unlisted``/``private``/``direct`` from addressing, in Mastodon's order.
 
-    The object's ``to``/``cc`` decide; the activity's are used only when the object has neither.
+    Field by field, the object's ``to`` (or ``cc``) decides, and the activity's
+    stands in where the object has none (Mastodon's ``object.to || activity.to``).
     """
     to, cc = _addresses(obj.get("to")), _addresses(obj.get("cc"))
-    if not to and not cc and isinstance(activity, dict):
-        to, cc = _addresses(activity.get("to")), _addresses(activity.get("cc"))
+    if isinstance(activity, dict):
+        to = to or _addresses(activity.get("to"))
+        cc = cc or _addresses(activity.get("cc"))
     if any(is_public(addr) for addr in to):
         return "public"
     if any(is_public(addr) for addr in cc):

@@ -45,9 +45,7 @@ def nodeinfo() -> dict[str, Any]:
     return {
         "version": "2.0",
         "software": {"name": SOFTWARE_NAME, "version": version("fedikit")},
-        # plugin_api has no hook through which a protocol plugin says which
-        # protocol it speaks, and nothing bundled federates yet: claim none.
-        "protocols": [],
+        "protocols": sorted({name for names in current().hook.protocols() for name in names or ()}),
         "services": {"outbound": [], "inbound": []},
         "usage": {
             "users": {

@@ -45,13 +45,18 @@ def test_document_on_an_empty_instance(fedikit_client: FlaskClient) -> None:
     assert nodeinfo(fedikit_client) == {
         "version": "2.0",
         "software": {"name": "fedikit", "version": "0.1.0"},
-        "protocols": [],  # no loaded plugin federates
+        "protocols": ["activitypub"],  # the bundled ActivityPub plugin says so
         "services": {"outbound": [], "inbound": []},
         "usage": {"users": {"total": 0, "activeMonth": 0, "activeHalfyear": 0}, "localPosts": 0},
         "openRegistrations": False,  # REGISTRATIONS_MODE defaults to none
         "metadata": {"nodeName": "fedikit.test", "nodeDescription": ""},
     }
     assert fedikit_client.get("/nodeinfo/2.1").status_code == 404  # Mastodon serves 2.0 only
+
+
+@pytest.mark.parametrize("settings", [{"FEDIKIT_DISABLED_PLUGINS": "activitypub"}])
+def test_protocols_are_what_loaded_plugins_speak(fedikit_client: FlaskClient) -> None:
+    assert nodeinfo(fedikit_client)["protocols"] == []
 
 
 def test_usage_counts_as_the_instance_endpoint_does(fedikit_client: FlaskClient) -> None:
