@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Response, abort, current_app, request
 
@@ -55,8 +56,12 @@ def signer(body: bytes | None) -> Account:
 
     if "Signature" not in request.headers and "Signature-Input" not in request.headers:
         abort(401, "Request not signed")
+    # The signed Host must be this instance's: a request signed for another server (and replayed
+    # here by it) does not verify, whatever Host header the replay carries.
+    headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
+    headers["Host"] = urlsplit(current_app.config["BASE_URL"]).netloc
     try:
-        verify(request.method, request_url(), dict(request.headers), body, lookup)
+        verify(request.method, request_url(), headers, body, lookup)
     except SignatureError as exc:
         abort(401, str(exc))
     except DomainSuspended as exc:

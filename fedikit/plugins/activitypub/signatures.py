@@ -382,11 +382,12 @@ def verify_cavage(
     ``path_with_query`` is the request target as received (``/inbox?x=1``).
     Checks, cheapest first, before the key is looked up: ``keyId`` and
     ``signature`` present; algorithm ``rsa-sha256`` or ``hs2019`` (RSASSA-PKCS1-v1_5
-    with SHA-256 either way); the time window (``Date`` or ``(created)`` not more
-    than 1 h ahead, and not past its expiry — 5 min after creation unless
-    ``(expires)`` says otherwise, capped at 12 h — plus 1 h); Mastodon's strength
-    rules (``date`` or ``(created)`` signed; ``(request-target)`` or ``digest``
-    signed; ``host`` signed on GET; ``digest`` signed on POST or with a body);
+    with SHA-256 either way); Mastodon's strength rules (``date`` or ``(created)``
+    signed; ``(request-target)`` or ``digest`` signed; ``host`` signed on GET;
+    ``digest`` signed on POST or with a body); the time window (the signed
+    ``Date`` or ``(created)`` not more than 1 h ahead, and not past its expiry —
+    5 min after creation unless a signed ``(expires)`` says otherwise, capped at
+    12 h — plus 1 h);
     ``Digest`` against the body. Then the signature itself, with the query string
     and, like Mastodon, without it. Raises :class:`SignatureError`
     (:class:`KeyMismatchError` when the key is missing or does not verify).
@@ -405,8 +406,8 @@ def verify_cavage(
         raise SignatureError(f"Unsupported signature algorithm {algorithm!r} (only rsa-sha256 and hs2019)")
     covered = params.get("headers", "(created)" if algorithm == "hs2019" else "date").lower().split()
 
-    _check_time_window(*_cavage_times(algorithm, params, lowered), now)
     _check_cavage_strength(covered, method, body)
+    _check_time_window(*_cavage_times(algorithm, params, lowered, covered), now)
     if "digest" in covered:
         _check_digest(lowered.get("digest"), body)
 
@@ -425,15 +426,20 @@ def verify_cavage(
 
 
 def _cavage_times(
-    algorithm: str, params: Mapping[str, str], headers: Mapping[str, str]
+    algorithm: str, params: Mapping[str, str], headers: Mapping[str, str], covered: Sequence[str]
 ) -> tuple[datetime, datetime | None]:
+    """When the request was made and until when it is good: only what the signature covers counts.
+
+    ``created``/``expires`` parameters are read only when ``(created)``/``(expires)``
+    are signed; otherwise anyone replaying a captured request could add fresh ones.
+    """
     expires = None
-    if algorithm == "hs2019" and params.get("expires"):
+    if algorithm == "hs2019" and params.get("expires") and "(expires)" in covered:
         expires = _timestamp(params["expires"], "expires")
-    if algorithm == "hs2019" and params.get("created"):
+    if algorithm == "hs2019" and params.get("created") and "(created)" in covered:
         return _timestamp(params["created"], "created"), expires
-    if "date" not in headers:
-        raise SignatureError("Signed request has neither a Date header nor a (created) parameter")
+    if "date" not in headers or "date" not in covered:
+        raise SignatureError("Signed request has neither a signed Date header nor a signed (created) parameter")
     try:
         created = parsedate_to_datetime(headers["date"])
     except (TypeError, ValueError, IndexError) as error:

@@ -1,0 +1,723 @@
+"""The inbox end to end: signed POSTs from a fake remote server's actors, checked, queued and handled.
+
+A real ``ThreadingHTTPServer`` on 127.0.0.1 (one per module) serves the actor
+documents of two remote people, bob and carol, whose key pairs the module
+made, and accepts whatever this instance delivers to their inboxes. The app
+may reach loopback (``ALLOWED_PRIVATE_ADDRESSES``) and uses ``http://`` ids
+(``LOCAL_HTTPS=false``), so the inbox fetches the signers' keys from that
+server for real. Requests are signed for ``BASE_URL + path``; the server checks
+them with the real clock, so dates are moved with ``now=``.
+
+Every refusal is checked twice: by its status code, and by nothing having
+been stored or changed once the job queue is idle.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from flask import Flask, current_app
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from fedikit.core.db import db
+from fedikit.core.models import Account, Follow, FollowRequest, Status
+from fedikit.core.services import accounts, relationships, statuses
+from fedikit.plugin_api.testing import settle
+from fedikit.plugins.activitypub.inbox import MAX_BODY
+from fedikit.plugins.activitypub.signatures import (
+    generate_key_pair,
+    load_private_key,
+    sign_request,
+    sign_rfc9421,
+)
+
+BASE_URL = "http://fedikit.test"  # LOCAL_DOMAIN of the test defaults, with LOCAL_HTTPS=false
+ALICE_INBOX = "/users/alice/inbox"
+AP = "application/activity+json"
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+
+@pytest.fixture
+def settings() -> dict[str, Any]:
+    return {"ALLOWED_PRIVATE_ADDRESSES": "127.0.0.0/8", "LOCAL_HTTPS": "false"}
+
+
+# -- the fake remote server ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One remote person on the fake server, with the key pair it signs with."""
+
+    uri: str
+    private_pem: str
+    public_pem: str
+
+    @property
+    def key_id(self) -> str:
+        return f"{self.uri}#main-key"
+
+    @property
+    def inbox(self) -> str:
+        return f"{self.uri}/inbox"
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": self.uri,
+            "type": "Person",
+            "preferredUsername": self.uri.rsplit("/", 1)[1],
+            "inbox": self.inbox,
+            "followers": f"{self.uri}/followers",
+            "publicKey": {"id": self.key_id, "owner": self.uri, "publicKeyPem": self.public_pem},
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeRemote
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        document = self.server.documents.get(self.path)
+        if document is None:
+            self._send(404, "text/plain", b"not found")
+        else:
+            self._send(200, AP, json.dumps(document).encode())
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock:
+            self.server.posted.append((self.path, json.loads(body)))
+        self._send(202, "text/plain", b"")
+
+
+class FakeRemote(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.posted: list[tuple[str, dict[str, Any]]] = []
+        self.people: dict[str, Remote] = {}
+        self.lock = threading.Lock()
+
+    @property
+    def origin(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def person(self, name: str) -> Remote:
+        private_pem, public_pem = generate_key_pair()
+        remote = Remote(f"{self.origin}/users/{name}", private_pem, public_pem)
+        self.documents[f"/users/{name}"] = remote.document()
+        self.people[name] = remote
+        return remote
+
+    def received(self, path: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [activity for where, activity in self.posted if where == path]
+
+
+@pytest.fixture(scope="module")
+def remote_server() -> Iterator[FakeRemote]:
+    server = FakeRemote()
+    server.person("bob")
+    server.person("carol")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def remote(remote_server: FakeRemote) -> FakeRemote:
+    with remote_server.lock:
+        remote_server.posted.clear()
+    return remote_server
+
+
+@pytest.fixture
+def bob(remote_server: FakeRemote) -> Remote:
+    return remote_server.people["bob"]
+
+
+@pytest.fixture
+def carol(remote_server: FakeRemote) -> Remote:
+    return remote_server.people["carol"]
+
+
+@pytest.fixture
+def alice(fedikit_app: Flask) -> Account:
+    return accounts.create_local_account("alice", "alice@example.com", "correct horse battery", confirmed=True).account
+
+
+@pytest.fixture
+def client(fedikit_app: Flask, alice: Account) -> FlaskClient:
+    return fedikit_app.test_client()
+
+
+# -- signing and posting ---------------------------------------------------------------
+
+
+def encode(activity: Any) -> bytes:
+    return json.dumps(activity).encode()
+
+
+def signed(
+    signer: Remote,
+    body: bytes,
+    *,
+    path: str = ALICE_INBOX,
+    method: str = "POST",
+    now: datetime | None = None,
+    key_id: str | None = None,
+    private_pem: str | None = None,
+) -> dict[str, str]:
+    """draft-cavage headers for ``body`` as ``signer`` would send it to ``BASE_URL + path``."""
+    return sign_request(
+        method, BASE_URL + path, {}, body, key_id or signer.key_id, private_pem or signer.private_pem, now=now
+    )
+
+
+def hand_signed(signer: Remote, body: bytes, covered: list[str], *, path: str = ALICE_INBOX) -> dict[str, str]:
+    """A draft-cavage signature over exactly ``covered`` (the Digest header is sent either way)."""
+    headers = signed(signer, body, path=path)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    lines = [
+        f"(request-target): post {path}" if name == "(request-target)" else f"{name}: {lowered[name]}"
+        for name in covered
+    ]
+    signature = load_private_key(signer.private_pem).sign(
+        "\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256()
+    )
+    headers["Signature"] = (
+        f'keyId="{signer.key_id}",algorithm="rsa-sha256",headers="{" ".join(covered)}",'
+        f'signature="{base64.b64encode(signature).decode()}"'
+    )
+    return headers
+
+
+def send(client: FlaskClient, body: bytes, headers: dict[str, str], path: str = ALICE_INBOX) -> TestResponse:
+    return client.post(path, data=body, headers={"Content-Type": AP, **headers}, base_url=BASE_URL)
+
+
+def post(client: FlaskClient, body: bytes, headers: dict[str, str], path: str = ALICE_INBOX) -> int:
+    return send(client, body, headers, path).status_code
+
+
+def refused(client: FlaskClient, body: bytes, headers: dict[str, str], path: str = ALICE_INBOX) -> tuple[int, str]:
+    """The status code and the reason (the error page's text) of a POST."""
+    response = send(client, body, headers, path)
+    found = re.search(r"<p>(.*)</p>", response.get_data(as_text=True), re.DOTALL)
+    return response.status_code, html.unescape(found.group(1)) if found else ""
+
+
+def deliver(client: FlaskClient, signer: Remote, activity: Any, path: str = ALICE_INBOX) -> int:
+    """POST ``activity`` signed by ``signer``; waits for the jobs it queued."""
+    body = encode(activity)
+    status = post(client, body, signed(signer, body, path=path), path)
+    settle(client.application)
+    return status
+
+
+# -- activities and state ------------------------------------------------------------
+
+
+def follow_of(actor: Remote, target: str = f"{BASE_URL}/users/alice", n: int = 1) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor.uri}#follows/{n}",
+        "type": "Follow",
+        "actor": actor.uri,
+        "object": target,
+    }
+
+
+def create_of(actor: Remote, note: dict[str, Any], n: int = 1) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor.uri}/statuses/{n}/activity",
+        "type": "Create",
+        "actor": actor.uri,
+        "to": [AS_PUBLIC],
+        "cc": [f"{actor.uri}/followers"],
+        "object": note,
+    }
+
+
+def note_by(author: Remote, content: str = "<p>Hello</p>", n: int = 1, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": f"{author.uri}/statuses/{n}",
+        "type": "Note",
+        "attributedTo": author.uri,
+        "content": content,
+        "published": "2024-01-02T03:04:05Z",
+        "to": [AS_PUBLIC],
+        "cc": [f"{author.uri}/followers"],
+        **fields,
+    }
+
+
+def fresh() -> None:
+    """Forget what the test's session holds: the jobs committed from other threads."""
+    db.session.rollback()
+
+
+def follows() -> list[tuple[str, str, str | None]]:
+    fresh()
+    rows = db.session.execute(select(Follow)).scalars()
+    return [(row.account.uri, row.target_account.uri, row.uri) for row in rows]
+
+
+def remote_statuses() -> list[Status]:
+    fresh()
+    return list(db.session.scalars(select(Status).where(Status.local.is_(False))))
+
+
+def count(model: type) -> int:
+    fresh()
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def assert_nothing_followed(remote: FakeRemote) -> None:
+    settle(current_app._get_current_object())  # type: ignore[attr-defined]
+    assert follows() == []
+    assert count(FollowRequest) == 0
+    assert remote.received("/users/bob/inbox") == []
+
+
+# -- accepted ------------------------------------------------------------------------
+
+
+def test_signed_follow_of_an_unlocked_account_is_accepted_and_followed(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account
+) -> None:
+    activity = follow_of(bob)
+    assert deliver(client, bob, activity) == 202
+
+    assert follows() == [(bob.uri, alice.uri, activity["id"])]
+    stored = accounts.find_by_uri(bob.uri)
+    assert stored is not None and not stored.local
+    assert (stored.username, stored.domain, stored.inbox_url) == ("bob", remote.origin[7:], bob.inbox)
+    assert stored.public_key == bob.public_pem
+    db.session.refresh(alice)
+    assert alice.followers_count == 1
+    accepts = remote.received("/users/bob/inbox")
+    assert [a["type"] for a in accepts] == ["Accept"]
+    assert accepts[0]["actor"] == alice.uri
+    assert accepts[0]["object"]["id"] == activity["id"]
+
+
+def test_the_same_follow_delivered_twice_is_one_follow(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account
+) -> None:
+    activity = follow_of(bob)
+    assert deliver(client, bob, activity) == 202
+    assert deliver(client, bob, activity) == 202
+
+    assert follows() == [(bob.uri, alice.uri, activity["id"])]
+    db.session.refresh(alice)
+    assert alice.followers_count == 1
+    assert [a["type"] for a in remote.received("/users/bob/inbox")] == ["Accept", "Accept"]  # as Mastodon
+
+
+def test_the_shared_inbox_takes_a_follow_too(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account
+) -> None:
+    assert deliver(client, bob, follow_of(bob), path="/inbox") == 202
+    assert [(follower, target) for follower, target, _ in follows()] == [(bob.uri, alice.uri)]
+
+
+def test_an_rfc9421_signed_follow_is_accepted(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account
+) -> None:
+    body = encode(follow_of(bob))
+    headers = sign_rfc9421("POST", BASE_URL + ALICE_INBOX, {"Content-Type": AP}, body, bob.key_id, bob.private_pem)
+    assert "Signature-Input" in headers
+    assert post(client, body, headers) == 202
+    settle(client.application)
+    assert [(follower, target) for follower, target, _ in follows()] == [(bob.uri, alice.uri)]
+
+
+def test_a_hand_made_signature_over_the_usual_headers_is_accepted(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account
+) -> None:
+    """The control for the digest-less signature below: the helper itself signs correctly."""
+    body = encode(follow_of(bob))
+    covered = ["(request-target)", "host", "date", "digest", "content-type"]
+    assert post(client, body, hand_signed(bob, body, covered)) == 202
+    settle(client.application)
+    assert len(follows()) == 1
+
+
+def test_signed_for_a_query_string_and_posted_with_it_is_accepted(
+    client: FlaskClient, remote: FakeRemote, bob: Remote
+) -> None:
+    body = encode(follow_of(bob))
+    path = ALICE_INBOX + "?page=1"
+    assert post(client, body, signed(bob, body, path=path), path) == 202
+
+
+# -- refused by the signature --------------------------------------------------------
+
+
+def test_unsigned_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    body = encode(follow_of(bob))
+    assert refused(client, body, {}) == (401, "Request not signed")
+    assert_nothing_followed(remote)
+    assert accounts.find_by_uri(bob.uri) is None  # nothing was even fetched
+
+
+def test_signed_with_another_key_than_the_actors_is_401(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, carol: Remote
+) -> None:
+    body = encode(follow_of(bob))
+    status, reason = refused(client, body, signed(bob, body, private_pem=carol.private_pem))
+    assert (status, reason) == (401, f"Verification failed for {bob.key_id}: the signature does not match the key")
+    assert_nothing_followed(remote)
+
+
+def test_body_changed_after_signing_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    headers = signed(bob, encode(follow_of(bob, n=1)))
+    status, reason = refused(client, encode(follow_of(bob, n=2)), headers)
+    assert status == 401 and reason.startswith("Invalid Digest value"), reason
+    assert_nothing_followed(remote)
+
+
+def test_signature_not_covering_the_digest_on_a_post_is_401(
+    client: FlaskClient, remote: FakeRemote, bob: Remote
+) -> None:
+    body = encode(follow_of(bob))
+    headers = hand_signed(bob, body, ["(request-target)", "host", "date", "content-type"])
+    assert "Digest" in headers  # sent, correct, but not signed
+    status, reason = refused(client, body, headers)
+    assert (status, reason) == (401, "Mastodon requires the Digest header to be signed when doing a POST request")
+    assert_nothing_followed(remote)
+
+
+@pytest.mark.parametrize("hours", [-2, 2], ids=["stale", "future"])
+def test_date_outside_the_window_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote, hours: int) -> None:
+    body = encode(follow_of(bob))
+    now = datetime.now(UTC) + timedelta(hours=hours)
+    status, reason = refused(client, body, signed(bob, body, now=now))
+    assert status == 401 and reason.startswith("Signed request date outside acceptable time window"), reason
+    assert_nothing_followed(remote)
+
+
+def test_date_within_the_window_is_accepted(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    """The control for the window: 30 minutes either way is within Mastodon's margins."""
+    for minutes in (-30, 30):
+        body = encode(follow_of(bob, n=minutes))
+        now = datetime.now(UTC) + timedelta(minutes=minutes)
+        assert post(client, body, signed(bob, body, now=now)) == 202
+
+
+@pytest.mark.parametrize(
+    ("signed_for", "method", "posted_to"),
+    [
+        ("/inbox", "POST", ALICE_INBOX),
+        (ALICE_INBOX, "PUT", ALICE_INBOX),
+        (ALICE_INBOX + "?page=1", "POST", ALICE_INBOX + "?page=2"),
+    ],
+    ids=["another-path", "another-method", "another-query"],
+)
+def test_signed_for_another_request_is_401(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, signed_for: str, method: str, posted_to: str
+) -> None:
+    body = encode(follow_of(bob))
+    headers = signed(bob, body, path=signed_for, method=method)
+    status, reason = refused(client, body, headers, posted_to)
+    assert (status, reason) == (401, f"Verification failed for {bob.key_id}: the signature does not match the key")
+    assert_nothing_followed(remote)
+
+
+def test_unknown_algorithm_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    body = encode(follow_of(bob))
+    headers = signed(bob, body)
+    assert 'algorithm="rsa-sha256"' in headers["Signature"]
+    headers["Signature"] = headers["Signature"].replace('algorithm="rsa-sha256"', 'algorithm="rsa-sha512"')
+    status, reason = refused(client, body, headers)
+    assert (status, reason) == (401, "Unsupported signature algorithm 'rsa-sha512' (only rsa-sha256 and hs2019)")
+    assert_nothing_followed(remote)
+
+
+def test_key_whose_actor_is_not_found_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    ghost = Remote(f"{remote.origin}/users/ghost", bob.private_pem, bob.public_pem)  # 404 on the server
+    body = encode(follow_of(ghost))
+    assert refused(client, body, signed(ghost, body)) == (401, f"Unable to fetch key {ghost.key_id}")
+    assert_nothing_followed(remote)
+    assert accounts.find_by_uri(ghost.uri) is None
+
+
+def test_signer_who_is_not_the_activitys_actor_is_401(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, carol: Remote
+) -> None:
+    body = encode(follow_of(carol))  # carol's Follow, signed (validly) by bob
+    status, reason = refused(client, body, signed(bob, body))
+    assert (status, reason) == (401, f"Signed by {bob.uri}, not by the activity's actor")
+    settle(client.application)
+    assert follows() == []
+    assert count(FollowRequest) == 0
+    assert remote.received("/users/carol/inbox") == []
+
+
+# -- refused by the body -------------------------------------------------------------
+
+
+def test_body_over_one_megabyte_is_413(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    activity = {**follow_of(bob), "padding": "x" * MAX_BODY}
+    body = encode(activity)
+    assert len(body) > MAX_BODY
+    assert refused(client, body, signed(bob, body)) == (413, "Payload too large")
+    assert_nothing_followed(remote)
+    assert accounts.find_by_uri(bob.uri) is None
+
+
+def test_body_of_exactly_one_megabyte_is_not_413(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    activity = follow_of(bob)
+    activity["padding"] = ""
+    activity["padding"] = "x" * (MAX_BODY - len(encode(activity)))
+    body = encode(activity)
+    assert len(body) == MAX_BODY
+    assert post(client, body, signed(bob, body)) == 202
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"", b'{"type": "Follow"', b"\xff\xfe"],
+    ids=["garbage", "empty", "truncated", "not-utf8"],
+)
+def test_invalid_json_is_400(client: FlaskClient, remote: FakeRemote, bob: Remote, body: bytes) -> None:
+    assert refused(client, body, signed(bob, body)) == (400, "Error parsing JSON")
+    assert_nothing_followed(remote)
+    assert accounts.find_by_uri(bob.uri) is None  # refused before the signature was looked at
+
+
+@pytest.mark.parametrize(
+    "document",
+    [[{"type": "Follow"}], "Follow", 42, None, {"id": "x", "actor": "y"}, {"type": 7}, {"type": None}],
+    ids=["array", "string", "number", "null", "no-type", "numeric-type", "null-type"],
+)
+def test_json_that_is_not_an_activity_is_400(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, document: Any
+) -> None:
+    body = encode(document)
+    assert refused(client, body, signed(bob, body)) == (400, "Not an activity")
+    assert_nothing_followed(remote)
+
+
+def test_unknown_local_inbox_is_404(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    body = encode(follow_of(bob, f"{BASE_URL}/users/nobody"))
+    path = "/users/nobody/inbox"
+    assert post(client, body, signed(bob, body, path=path), path) == 404
+    assert_nothing_followed(remote)
+
+
+# -- Create: what the job stores -------------------------------------------------------
+
+
+@pytest.fixture
+def alice_follows_bob(client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account) -> Account:
+    """alice follows bob: her Follow is delivered to the fake server and bob's Accept comes back signed."""
+    from fedikit.plugins.activitypub import remote as ap_remote
+
+    stored = ap_remote.actor(bob.uri)
+    relationships.follow(alice, stored)
+    settle(client.application)
+    sent = remote.received("/users/bob/inbox")
+    assert [a["type"] for a in sent] == ["Follow"]
+    accept = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{bob.uri}#accepts/follows/1",
+        "type": "Accept",
+        "actor": bob.uri,
+        "object": sent[0],
+    }
+    assert deliver(client, bob, accept) == 202
+    assert [(follower, target) for follower, target, _ in follows()] == [(alice.uri, bob.uri)]
+    return stored
+
+
+def test_create_of_a_public_note_by_a_followed_actor_is_stored_sanitised(
+    client: FlaskClient, bob: Remote, alice_follows_bob: Account
+) -> None:
+    content = '<p>Hello <script>alert("pwned")</script><b onclick="evil()">world</b></p>'
+    note = note_by(bob, content)
+    assert deliver(client, bob, create_of(bob, note)) == 202
+
+    found = statuses.find_by_uri(note["id"])
+    assert found is not None
+    assert (found.account.uri, found.visibility, found.local) == (bob.uri, "public", False)
+    assert "Hello" in found.content and "world" in found.content
+    assert "<script" not in found.content and "alert" not in found.content
+    assert "onclick" not in found.content and "evil" not in found.content
+
+
+def test_create_delivered_twice_is_one_status(client: FlaskClient, bob: Remote, alice_follows_bob: Account) -> None:
+    activity = create_of(bob, note_by(bob))
+    assert deliver(client, bob, activity) == 202
+    assert deliver(client, bob, activity) == 202
+    assert [s.uri for s in remote_statuses()] == [activity["object"]["id"]]
+
+
+def test_create_of_a_note_on_another_host_is_not_stored(
+    client: FlaskClient, bob: Remote, alice_follows_bob: Account
+) -> None:
+    note = note_by(bob, id="http://elsewhere.example/users/bob/statuses/1")
+    assert deliver(client, bob, create_of(bob, note)) == 202
+    assert remote_statuses() == []
+    assert statuses.find_by_uri(note["id"]) is None
+
+
+def test_create_of_a_note_attributed_to_another_actor_is_not_stored(
+    client: FlaskClient, bob: Remote, carol: Remote, alice_follows_bob: Account
+) -> None:
+    note = note_by(bob, attributedTo=carol.uri)  # bob's host, carol's name on it
+    assert deliver(client, bob, create_of(bob, note)) == 202
+    assert remote_statuses() == []
+    assert accounts.find_by_uri(carol.uri) is None  # and carol was not fetched for it
+
+
+def test_create_reusing_the_id_of_another_authors_status_changes_nothing(
+    client: FlaskClient, bob: Remote, carol: Remote, alice_follows_bob: Account
+) -> None:
+    carols = note_by(carol, "<p>carol's words</p>")
+    assert deliver(client, carol, create_of(carol, carols)) == 202
+    before = statuses.find_by_uri(carols["id"])
+    assert before is not None and before.account.uri == carol.uri
+    before_state = (before.id, before.account_id, before.content, before.uri)
+
+    forged = note_by(bob, "<p>bob's words</p>", id=carols["id"])  # same host, bob's name, carol's id
+    assert deliver(client, bob, create_of(bob, forged, n=2)) == 202
+
+    stored = remote_statuses()
+    assert len(stored) == 1
+    after = stored[0]
+    assert (after.id, after.account_id, after.content, after.uri) == before_state
+    assert after.account.uri == carol.uri and "carol's words" in after.content
+
+
+def test_create_reusing_the_id_of_a_local_status_changes_nothing(
+    client: FlaskClient, bob: Remote, alice: Account, alice_follows_bob: Account
+) -> None:
+    mine = statuses.post(alice, "alice's own words")
+    before = (mine.id, mine.account_id, mine.content, mine.uri)
+    forged = note_by(bob, "<p>bob's words</p>", id=mine.uri)
+    assert deliver(client, bob, create_of(bob, forged)) == 202
+    fresh()
+    after = statuses.find_by_uri(before[3])
+    assert after is not None
+    assert (after.id, after.account_id, after.content, after.uri) == before
+    assert remote_statuses() == []
+
+
+def test_create_signed_by_someone_else_is_401_and_not_stored(
+    client: FlaskClient, bob: Remote, carol: Remote, alice_follows_bob: Account
+) -> None:
+    body = encode(create_of(bob, note_by(bob)))
+    assert refused(client, body, signed(carol, body)) == (401, f"Signed by {carol.uri}, not by the activity's actor")
+    settle(client.application)
+    assert remote_statuses() == []
+
+
+# -- RFC 9421 refusals -------------------------------------------------------------------
+
+
+def rfc9421(signer: Remote, body: bytes, *, path: str = ALICE_INBOX, now: datetime | None = None) -> dict[str, str]:
+    return sign_rfc9421("POST", BASE_URL + path, {}, body, signer.key_id, signer.private_pem, now=now)
+
+
+def test_rfc9421_signed_for_another_path_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    body = encode(follow_of(bob))
+    status, reason = refused(client, body, rfc9421(bob, body, path="/inbox"))
+    assert (status, reason) == (401, f"Verification failed for {bob.key_id}: the signature does not match the key")
+    assert_nothing_followed(remote)
+
+
+def test_rfc9421_body_changed_after_signing_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    headers = rfc9421(bob, encode(follow_of(bob, n=1)))
+    status, reason = refused(client, encode(follow_of(bob, n=2)), headers)
+    assert status == 401 and reason.startswith("Invalid Content-Digest value"), reason
+    assert_nothing_followed(remote)
+
+
+def test_rfc9421_stale_signature_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    body = encode(follow_of(bob))
+    status, reason = refused(client, body, rfc9421(bob, body, now=datetime.now(UTC) - timedelta(hours=2)))
+    assert status == 401 and reason.startswith("Signed request date outside acceptable time window"), reason
+    assert_nothing_followed(remote)
+
+
+def test_rfc9421_signer_who_is_not_the_activitys_actor_is_401(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, carol: Remote
+) -> None:
+    body = encode(follow_of(carol))
+    assert refused(client, body, rfc9421(bob, body)) == (401, f"Signed by {bob.uri}, not by the activity's actor")
+    assert_nothing_followed(remote)
+
+
+# -- replays: a captured request made fresh again, or sent to another server -----------------
+
+
+@pytest.mark.parametrize("forged", ["created", "expires"])
+def test_replayed_request_with_unsigned_time_parameters_is_401(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, forged: str
+) -> None:
+    """``created``/``expires`` count only when the signature covers them (``(created)``, ``(expires)``)."""
+    body = encode(follow_of(bob))
+    signed_at = datetime.now(UTC) - timedelta(hours=3)  # captured 3 hours ago: stale (see the test above)
+    headers = signed(bob, body, now=signed_at)
+    assert refused(client, body, headers)[0] == 401
+    value = datetime.now(UTC) if forged == "created" else signed_at + timedelta(hours=11)
+    headers["Signature"] = headers["Signature"].replace(
+        'algorithm="rsa-sha256"', f'algorithm="hs2019",{forged}="{int(value.timestamp())}"'
+    )
+    assert 'headers="(request-target) host date digest content-type"' in headers["Signature"]  # neither is signed
+    status, _ = refused(client, body, headers)
+    assert status == 401
+    assert_nothing_followed(remote)
+
+
+def test_signed_for_another_server_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    """The signed Host must be this instance's, whatever Host the replayed request carries."""
+    body = encode(follow_of(bob))
+    other = "https://other.example"
+    headers = sign_request("POST", other + ALICE_INBOX, {}, body, bob.key_id, bob.private_pem)
+    assert headers["Host"] == "other.example"
+    response = client.post(ALICE_INBOX, data=body, headers=headers, base_url=other)
+    assert response.status_code == 401
+    assert_nothing_followed(remote)
+
+
+def test_rfc9421_signed_for_another_server_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
+    """The RFC 9421 counterpart of the test above, which passes: @target-uri is built from BASE_URL."""
+    body = encode(follow_of(bob))
+    other = "https://other.example"
+    headers = sign_rfc9421("POST", other + ALICE_INBOX, {}, body, bob.key_id, bob.private_pem)
+    response = client.post(ALICE_INBOX, data=body, headers={"Content-Type": AP, **headers}, base_url=other)
+    assert response.status_code == 401
+    assert_nothing_followed(remote)
