@@ -216,3 +216,25 @@ def test_a_suspended_domain_is_refused(tmp_path: Path, pair: tuple[Instance, Ins
         finally:
             a.cli("domains", "unblock", c.domain)
         assert pete_there["acct"] == pete.handle
+
+
+def test_polls_and_votes_travel(pair: tuple[Instance, Instance]) -> None:
+    a, b = pair
+    rosa = a.person("rosa")
+    sam = b.person("sam")
+    sam_there = _remote(rosa, sam.handle)
+    rosa.account_follow(sam_there["id"])
+    eventually(lambda: rosa.account_relationships(sam_there["id"])[0]["following"], what="the Accept")
+
+    poll = sam.make_poll(["tea", "coffee", "water"], expires_in=3600, multiple=True)
+    posted = sam.status_post("what do you drink?", poll=poll)
+    seen = eventually(lambda: [s for s in rosa.timeline_home() if s["uri"] == posted["uri"]], what="the poll")[0]
+    assert [o["title"] for o in seen["poll"]["options"]] == ["tea", "coffee", "water"]
+    assert seen["poll"]["multiple"] is True and seen["poll"]["expired"] is False
+
+    rosa.poll_vote(seen["poll"]["id"], [0, 2])
+    counted = eventually(lambda: (p := sam.poll(posted["poll"]["id"]))["votes_count"] == 2 and p, what="the votes on B")
+    assert [o["votes_count"] for o in counted["options"]] == [1, 0, 1]
+    assert counted["voters_count"] == 1
+    mine = rosa.poll(seen["poll"]["id"])
+    assert mine["voted"] is True and mine["own_votes"] == [0, 2]

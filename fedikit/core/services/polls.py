@@ -23,6 +23,7 @@ from fedikit.core.db import db, utcnow
 from fedikit.core.errors import Forbidden, NotFound, ValidationError
 from fedikit.core.models import Account, Block, Notification, Poll, PollVote, Status
 from fedikit.core.services.notifications import notify
+from fedikit.core.state import current
 from fedikit.core.visibility import can_see
 
 log = logging.getLogger("fedikit.polls")
@@ -123,6 +124,82 @@ def attach(status: Status, author: Account, wanted: PollSpec) -> Poll:
     return poll
 
 
+MAX_REMOTE_OPTIONS = 16  # bounds on what another server may send
+MAX_REMOTE_OPTION_CHARS = 255
+
+
+def attach_remote(
+    status: Status,
+    author: Account,
+    *,
+    options: Sequence[str],
+    tallies: Sequence[int],
+    multiple: bool,
+    expires_at: dt.datetime | None,
+    voters_count: int | None = None,
+) -> Poll:
+    """The poll of a received remote status, with the counts its server reports (added to the session)."""
+    kept = [str(option)[:MAX_REMOTE_OPTION_CHARS] for option in options[:MAX_REMOTE_OPTIONS]]
+    poll = Poll(status_id=status.id, account_id=author.id, options=kept, multiple=multiple, expires_at=expires_at)
+    _set_remote_counts(poll, tallies, voters_count)
+    db.session.add(poll)
+    db.session.flush()
+    if expires_at is not None:
+        _schedule_end(poll)
+    return poll
+
+
+def refresh_remote(
+    poll: Poll, tallies: Sequence[int], voters_count: int | None, expires_at: dt.datetime | None
+) -> None:
+    """New counts (and end) a remote poll's server reports; its options stay as they were."""
+    _set_remote_counts(poll, tallies, voters_count)
+    if expires_at is not None and expires_at != poll.expires_at:
+        poll.expires_at = expires_at
+        db.session.flush()
+        _schedule_end(poll)
+
+
+def _set_remote_counts(poll: Poll, tallies: Sequence[int], voters_count: int | None) -> None:
+    counts = [max(0, int(t)) if isinstance(t, int) else 0 for t in tallies[: len(poll.options)]]
+    poll.tallies = counts + [0] * (len(poll.options) - len(counts))
+    poll.votes_count = sum(poll.tallies)
+    poll.voters_count = max(0, voters_count) if isinstance(voters_count, int) else poll.votes_count
+
+
+def receive_vote(account: Account, poll: Poll, choice: int, *, uri: str | None = None) -> bool:
+    """One choice of a remote voter in a local poll (their server sends each choice on its own).
+
+    False (nothing stored) for a vote that does not count: the poll is not
+    local or has ended, the choice does not exist, the voter is its author,
+    or a single-choice poll they already voted in. A repeated choice is
+    stored once.
+    """
+    status = db.session.get(Status, poll.status_id)
+    author = db.session.get(Account, poll.account_id)
+    if status is None or author is None or not author.local or not can_see(account, status):
+        return False
+    if expired(poll) or not 0 <= choice < len(poll.options) or poll.account_id == account.id:
+        return False
+    locked = db.session.scalar(select(Poll).where(Poll.id == poll.id).with_for_update())
+    earlier = set(
+        db.session.scalars(
+            select(PollVote.choice).where(PollVote.poll_id == poll.id, PollVote.account_id == account.id)
+        )
+    )
+    if choice in earlier or (earlier and not poll.multiple):
+        return False
+    db.session.add(PollVote(poll_id=poll.id, account_id=account.id, choice=choice, uri=uri))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    _recount(locked)
+    db.session.commit()
+    return True
+
+
 def replace(poll: Poll, wanted: PollSpec) -> bool:
     """Change a poll as an edit asks; returns whether its options changed (its votes are then reset).
 
@@ -190,8 +267,15 @@ def vote(account: Account, poll: Poll, choices: Sequence[Any]) -> Poll:
     except IntegrityError:  # the same vote sent twice at once: the other one was stored first
         db.session.rollback()
         raise ValidationError("Validation failed: You have already voted on this poll") from None
-    _recount(locked)
+    if status.local:
+        _recount(locked)
+    else:  # a remote poll's counts are its server's; ours are added until it reports new ones
+        for choice in picked:
+            locked.tallies = [t + (i == choice) for i, t in enumerate(locked.tallies)]
+        locked.votes_count = sum(locked.tallies)
+        locked.voters_count = (locked.voters_count or 0) + 1
     db.session.commit()
+    current().emit("poll_voted", account=account, status=status, choices=picked)
     return locked
 
 

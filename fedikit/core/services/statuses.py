@@ -234,6 +234,7 @@ def receive(
     mentioned: Sequence[Account] = (),
     tags: Sequence[str] = (),
     media: Sequence[Mapping[str, Any]] = (),
+    poll: Mapping[str, Any] | None = None,
     created_at: dt.datetime | None = None,
 ) -> Status:
     """Store a remote status a protocol plugin received or fetched; the one it already stored, if any.
@@ -249,7 +250,7 @@ def receive(
     mapping with ``url`` and optionally ``media_type``, ``description``,
     ``blurhash``, ``focus`` (x, y), ``width`` and ``height``. They are shown
     from their remote URL, and not kept at all from a domain whose media the
-    admin rejects.
+    admin rejects. ``poll``: keyword arguments of :func:`.polls.attach_remote`.
     """
     if author.local:
         raise ValidationError("Validation failed: a received status must have a remote author")
@@ -307,6 +308,8 @@ def receive(
         in_reply_to.replies_count = Status.replies_count + 1
     try:
         db.session.flush()
+        if poll is not None and poll.get("options"):
+            polls.attach_remote(status, author, **poll)
         for mention in status.mentions:
             if mention.account.local:
                 notify(mention.account, "mention", author, status)
@@ -437,9 +440,14 @@ def receive_edit(
     language: str | None = None,
     mentioned: Sequence[Account] = (),
     tags: Sequence[str] = (),
+    poll: Mapping[str, Any] | None = None,
     edited_at: dt.datetime | None = None,
 ) -> Status:
     """Apply a remote author's edit of their status (content is remote HTML, sanitised here).
+
+    ``poll`` (``tallies``, ``voters_count``, ``expires_at``) refreshes the
+    counts of the status's poll whether or not the text changed: servers send
+    an Update to report new counts.
 
     Versions are kept as for a local edit. An edit dated no later than the
     one already applied is ignored (edits may arrive out of order), as is one
@@ -447,6 +455,10 @@ def receive_edit(
     """
     if status.account_id != author.id or status.local or status.reblog_of_id is not None:
         raise Forbidden("This action is not allowed")
+    existing = polls.for_status(status.id)
+    if existing is not None and poll is not None:
+        polls.refresh_remote(existing, poll.get("tallies", ()), poll.get("voters_count"), poll.get("expires_at"))
+        db.session.commit()
     if edited_at is not None and status.edited_at is not None and edited_at <= _aware(status.edited_at):
         return status
     content = sanitize_html(content[:MAX_REMOTE_CONTENT])
@@ -461,7 +473,6 @@ def receive_edit(
     )
     if unchanged:
         return status
-    existing = polls.for_status(status.id)
     if not status.edits:  # the original version, dated when it was posted
         status.edits.append(_snapshot(status, existing.options if existing else None, at=status.created_at))
     status.content = content

@@ -197,6 +197,24 @@ def unreblogged(reblog: StatusRecord) -> None:
 
 
 @hookspec
+def poll_voted(account: AccountRecord, status: StatusRecord, choices: list[int]) -> None:
+    """``account`` voted in the poll of ``status``.
+
+    When: after a local account's vote is stored (in a local or a remote
+    poll; a remote poll's server must be told).
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, the voter; ``status``, the poll's status;
+    ``choices``, the option indexes picked.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
 def blocked(account: AccountRecord, target: AccountRecord) -> None:
     """``account`` blocked ``target``; follows both ways were removed.
 

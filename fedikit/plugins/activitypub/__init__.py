@@ -178,6 +178,26 @@ def unfavourited(account: Account, status: Status) -> None:
 
 
 @hookimpl
+def poll_voted(account: Account, status: Status, choices: list[int]) -> None:
+    """Each choice in a remote poll goes to its author as a Note named after the option (as Mastodon sends)."""
+    if not account.local or status.local:
+        return
+    from fedikit.core.services import polls
+
+    poll = polls.for_status(status.id)
+    for choice in choices:
+        ballot = {
+            "id": f"{account.uri}#votes/{poll.id}/{choice}",
+            "type": "Note",
+            "name": poll.options[choice],
+            "attributedTo": account.uri,
+            "inReplyTo": status.uri,
+            "to": [status.account.uri],
+        }
+        _to_remote("Create", account, status.account, ballot, f"votes/{poll.id}/{choice}/activity")
+
+
+@hookimpl
 def blocked(account: Account, target: Account) -> None:
     _to_remote("Block", account, target, target.uri, f"blocks/{target.id}")
 

@@ -9,6 +9,14 @@ Inboxes that fail in a way a later try may cure (no answer, 5xx, 401, 408,
 (``attempt**4 + 15`` s and jitter), for up to :data:`MAX_ATTEMPTS` tries in
 all (about two days); other 4xx answers and 501 end the delivery at once,
 as Mastodon does.
+
+Domain health (:mod:`fedikit.core.services.remote_instances`), as Mastodon's
+``ActivityPub::DeliveryWorker`` keeps it: every try to an inbox that fails in
+a retriable way records the day as a failing day of its domain (a day counts
+once; seven distinct days mark the domain unavailable); a 2xx records a
+success, which clears them; an unsalvageable answer records neither. Inboxes
+on unavailable domains are left out by :func:`send` and dropped from retries,
+until a delivery to the domain succeeds again.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any
 from fedikit.core import jobs
 from fedikit.core.db import db
 from fedikit.core.models import Account
+from fedikit.core.services import remote_instances
 from fedikit.plugin_api import retry_delay
 from fedikit.plugins.activitypub import remote
 from fedikit.plugins.activitypub.fetch import BlockedAddress, FetchError, RemoteFetcher
@@ -47,8 +56,11 @@ def outcome(status_code: int) -> str:
 
 
 def send(activity: dict[str, Any], inboxes: Iterable[str], sender: Account) -> int:
-    """Queue delivery of ``activity``, signed by local ``sender``, to each inbox once; the number of jobs."""
-    unique = sorted({inbox for inbox in inboxes if inbox})
+    """Queue delivery of ``activity``, signed by local ``sender``, to each inbox once; the number of jobs.
+
+    Inboxes on domains marked unavailable are skipped (Mastodon's ``without_unavailable``).
+    """
+    unique = _available(sorted({inbox for inbox in inboxes if inbox}))
     for start in range(0, len(unique), BATCH_SIZE):
         jobs.enqueue(
             "activitypub.deliver",
@@ -67,6 +79,9 @@ def deliver(activity: dict[str, Any], inboxes: list[str], sender_id: int, attemp
     if sender is None or not sender.local:
         log.info("delivery dropped: sender %s is gone", sender_id)
         return
+    inboxes = _available(inboxes)
+    if not inboxes:
+        return
     private_pem, _ = ensure_keys(sender)
     signing = (key_id(sender), private_pem)
     body = json.dumps(activity).encode("utf-8")
@@ -74,6 +89,7 @@ def deliver(activity: dict[str, Any], inboxes: list[str], sender_id: int, attemp
     with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(inboxes)) or 1) as pool:
         results = list(pool.map(lambda inbox: _post(client, inbox, body, signing), inboxes))
     again = [inbox for inbox, result in zip(inboxes, results, strict=True) if result == RETRY]
+    _record_health(inboxes, results)
     if not again:
         return
     if attempt >= MAX_ATTEMPTS:
@@ -89,6 +105,33 @@ def deliver(activity: dict[str, Any], inboxes: list[str], sender_id: int, attemp
         sender_id=sender_id,
         attempt=attempt + 1,
     )
+
+
+def _available(inboxes: list[str]) -> list[str]:
+    """``inboxes`` without those on domains marked unavailable (one query)."""
+    down = remote_instances.unavailable({remote.authority(inbox) for inbox in inboxes})
+    if not down:
+        return inboxes
+    skipped = [inbox for inbox in inboxes if remote.authority(inbox) in down]
+    log.info("not delivering to %d inbox(es) on unavailable domains: %s", len(skipped), ", ".join(skipped))
+    return [inbox for inbox in inboxes if remote.authority(inbox) not in down]
+
+
+def _record_health(inboxes: list[str], results: list[str]) -> None:
+    """Record each domain of the batch once: a success if any of its inboxes took the activity, else a failure.
+
+    A failure is a retriable one (no answer, 5xx, 401, 408, 429): an
+    unsalvageable answer proves the server is up, so it counts as neither.
+    """
+    delivered = {remote.authority(i) for i, result in zip(inboxes, results, strict=True) if result == DELIVERED}
+    failed = {remote.authority(i) for i, result in zip(inboxes, results, strict=True) if result == RETRY}
+    for domain in sorted(delivered):
+        remote_instances.record_success(domain)
+    for domain in sorted(failed - delivered):
+        if remote_instances.record_failure(domain):
+            log.info(
+                "%s is unavailable: deliveries to it failed on %d days", domain, remote_instances.FAILURE_DAYS_THRESHOLD
+            )
 
 
 def _post(client: RemoteFetcher, inbox: str, body: bytes, signing: tuple[str, str]) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from fedikit.core.db import db
 from fedikit.core.errors import FedikitError
 from fedikit.core.models import Account, Follow, FollowRequest, Status
-from fedikit.core.services import accounts, relationships, statuses
+from fedikit.core.services import accounts, polls, relationships, statuses
 from fedikit.plugins.activitypub import outbox, parse, remote
 
 log = logging.getLogger("fedikit.activitypub.handlers")
@@ -160,8 +160,18 @@ def create(activity: dict[str, Any], actor: Account) -> None:
         if not _same_host(document, actor):
             return
         document = remote.fetch_document(document)
-    if isinstance(document, dict):
-        store_note(document, actor, activity)
+    if not isinstance(document, dict):
+        return
+    ballot = parse.vote(document)
+    if ballot is not None and parse.object_id(document.get("attributedTo")) == actor.uri:
+        question = _status(ballot[0])
+        poll = polls.for_status(question.id) if question is not None and question.local else None
+        if poll is not None:
+            if ballot[1] in poll.options:
+                uri = document.get("id") if isinstance(document.get("id"), str) else None
+                polls.receive_vote(actor, poll, poll.options.index(ballot[1]), uri=uri)
+            return
+    store_note(document, actor, activity)
 
 
 MAX_DEPTH = 10  # how far up a reply chain unknown parents are fetched
@@ -229,6 +239,7 @@ def store_note(
         mentioned=mentioned,
         tags=note.hashtags,
         media=note.attachments,
+        poll=parse.poll(document),
         created_at=note.published,
     )
 
@@ -319,6 +330,7 @@ def update(activity: dict[str, Any], actor: Account) -> None:
         language=note.language,
         mentioned=[a for a in map(accounts.find_by_uri, note.mentions) if a is not None],
         tags=note.hashtags,
+        poll=parse.poll(document),
         edited_at=note.updated,
     )
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from fedikit.core.api.serializers.common import media_url
 from fedikit.core.db import db
 from fedikit.core.models import Account, Follow, Status
+from fedikit.core.services import polls
 from fedikit.core.visibility import audience
 from fedikit.plugins.activitypub import delivery, documents, remote
 from fedikit.plugins.activitypub.keys import ensure_keys
@@ -77,7 +78,7 @@ def note_document(status: Status) -> dict[str, Any]:
                 focus=(focus["x"], focus["y"]) if isinstance(focus, dict) else None,
             )
         )
-    return documents.note(
+    note = documents.note(
         status,
         in_reply_to_uri=status.in_reply_to.uri if status.in_reply_to_id and status.in_reply_to else None,
         mentions=[(m.account.uri, handle(m.account)) for m in status.mentions],
@@ -85,6 +86,19 @@ def note_document(status: Status) -> dict[str, Any]:
         media=media,
         base_url=base_url(),
     )
+    poll = polls.for_status(status.id)
+    if poll is not None:
+        note["type"] = "Question"
+        note["anyOf" if poll.multiple else "oneOf"] = [
+            {"type": "Note", "name": option, "replies": {"type": "Collection", "totalItems": count}}
+            for option, count in zip(poll.options, poll.tallies, strict=False)
+        ]
+        if poll.expires_at is not None:
+            note["endTime"] = documents.iso(poll.expires_at)
+            if polls.expired(poll):
+                note["closed"] = documents.iso(poll.expires_at)
+        note["votersCount"] = poll.voters_count
+    return note
 
 
 def follow_id(follower: Account, target: Account) -> str:

@@ -400,3 +400,54 @@ def note(doc: dict[str, Any]) -> ParsedNote:
         to=_addresses(doc.get("to")),
         cc=_addresses(doc.get("cc")),
     )
+
+
+MAX_POLL_OPTIONS = 16
+MAX_POLL_OPTION = 255
+FAR_FUTURE = dt.timedelta(days=366)
+
+
+def poll(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """A ``Question``'s poll as keyword values for core (options, tallies, multiple, expires_at, voters_count).
+
+    ``anyOf`` makes it multiple-choice, ``oneOf`` single; each option's count
+    is its ``replies.totalItems``. None for anything that is not a usable
+    Question (no options, or an option without a name).
+    """
+    if not isinstance(doc, dict) or doc.get("type") != "Question":
+        return None
+    multiple = bool(as_list(doc.get("anyOf")))
+    items = [item for item in as_list(doc.get("anyOf" if multiple else "oneOf"))[:MAX_POLL_OPTIONS]]
+    options: list[str] = []
+    tallies: list[int] = []
+    for item in items:
+        name = _plain(item.get("name"), MAX_POLL_OPTION).strip() if isinstance(item, dict) else ""
+        if not name:
+            return None
+        replies = item.get("replies")
+        total = replies.get("totalItems") if isinstance(replies, dict) else 0
+        options.append(name)
+        tallies.append(total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else 0)
+    if not options:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    end = _datetime(doc.get("endTime"), now + FAR_FUTURE) or _datetime(doc.get("closed"), now)
+    voters = doc.get("votersCount")
+    return {
+        "options": options,
+        "tallies": tallies,
+        "multiple": multiple,
+        "expires_at": end,
+        "voters_count": voters if isinstance(voters, int) and not isinstance(voters, bool) and voters >= 0 else None,
+    }
+
+
+def vote(doc: dict[str, Any]) -> tuple[str, str] | None:
+    """``(question_uri, option_name)`` when ``doc`` is a poll vote: a Note with a ``name``, no content,
+    replying to the Question (as Mastodon sends each choice); else None."""
+    if not isinstance(doc, dict) or doc.get("type") != "Note" or doc.get("content"):
+        return None
+    name, question = doc.get("name"), object_id(doc.get("inReplyTo"))
+    if not isinstance(name, str) or not name.strip() or not question:
+        return None
+    return question, name.strip()[:MAX_POLL_OPTION]

@@ -1,0 +1,131 @@
+"""fedikit federating with servers we did not write: Fedify (npm) and bovine-herd (PyPI).
+
+The peers are installed by the tests themselves (see ``peers/servers.py``) and
+run on loopback next to a real fedikit instance. Both directions are checked
+for each peer, with the peer's own implementation on the other end:
+
+- the peer follows a fedikit user, receives fedikit's Accept, then receives
+  that user's post as a Create;
+- a fedikit user finds the peer's actor (search with resolve, i.e. WebFinger
+  and a signed actor fetch), follows it, gets the peer's Accept, and sees the
+  peer's post in the home timeline.
+
+bovine-herd refuses unsigned GETs of its actors, so it also checks that
+fedikit signs its fetches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from instances import Instance, eventually, running
+from peers.servers import Peer, bovine_peer, fedify_peer
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 30.0  # deliveries on loopback take well under a second; the first key fetches a little longer
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
+    with running(tmp_path_factory.mktemp("interop") / "fedikit") as fedikit:
+        yield fedikit
+
+
+@pytest.fixture(scope="module", params=["fedify", "bovine"])
+def peer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
+    if request.param == "fedify":
+        with fedify_peer() as running_peer:
+            yield running_peer
+    else:
+        with bovine_peer(Path(tmp_path_factory.mktemp("bovine"))) as running_peer:
+            yield running_peer
+
+
+def _object_id(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _arrived(peer: Peer, kind: str, **match: Any) -> list[dict[str, Any]]:
+    """Activities of type ``kind`` that reached the peer, whose fields equal ``match`` (objects compared by id)."""
+    found = []
+    for entry in peer.received():
+        activity = entry["json"]
+        if activity.get("type") != kind:
+            continue
+        if all(_object_id(activity.get(name)) == value for name, value in match.items()):
+            found.append(entry)
+    return found
+
+
+def _actor_url(instance: Instance, api: Any) -> str:
+    return f"{instance.base_url}/users/{api.me()['username']}"
+
+
+def test_the_peer_follows_a_fedikit_user_and_receives_her_posts(instance: Instance, peer: Peer) -> None:
+    alice = instance.person(f"alice_{peer.kind.split('-')[0].lower()}")
+    alice_url = _actor_url(instance, alice)
+    fan = "fan"
+    fan_id = peer.new_actor(fan)
+
+    peer.follow(fan, alice_url)
+    accepts = eventually(
+        lambda: _arrived(peer, "Accept", actor=alice_url), timeout=TIMEOUT, what=f"fedikit's Accept at {peer.kind}"
+    )
+    accept = accepts[0]["json"]
+    follow = accept["object"]
+    if isinstance(follow, dict):
+        assert follow["type"] == "Follow" and follow["actor"] == fan_id and _object_id(follow["object"]) == alice_url
+    assert not accepts[0].get("error"), accepts[0]["error"]
+    followers = eventually(
+        lambda: alice.account_followers(alice.me()["id"]), timeout=TIMEOUT, what="the follower on fedikit"
+    )
+    assert [f["acct"] for f in followers] == [peer.handle(fan)]
+    assert followers[0]["url"].startswith(peer.base_url)
+
+    posted = alice.status_post(f"hello {peer.kind} followers", visibility="public")
+    creates = eventually(
+        lambda: _arrived(peer, "Create", actor=alice_url), timeout=TIMEOUT, what=f"the Create at {peer.kind}"
+    )
+    note = creates[0]["json"]["object"]
+    assert isinstance(note, dict), f"the Create should embed the Note: {creates[0]['json']}"
+    assert note["id"] == posted["uri"]
+    assert f"hello {peer.kind} followers" in note["content"]
+    assert note["attributedTo"] == alice_url
+    assert not creates[0].get("error"), creates[0]["error"]
+
+
+def test_a_fedikit_user_follows_the_peer_and_sees_its_posts(instance: Instance, peer: Peer) -> None:
+    bob = instance.person(f"bob_{peer.kind.split('-')[0].lower()}")
+    bob_url = _actor_url(instance, bob)
+    star = "star"
+    star_id = peer.new_actor(star)
+
+    found = bob.search_v2(peer.handle(star), resolve=True, result_type="accounts")["accounts"]
+    assert [account["acct"] for account in found] == [peer.handle(star)]
+    star_there = found[0]
+    assert star_there["uri"] == star_id if "uri" in star_there else True
+
+    bob.account_follow(star_there["id"])
+    follows = eventually(
+        lambda: _arrived(peer, "Follow", actor=bob_url), timeout=TIMEOUT, what=f"fedikit's Follow at {peer.kind}"
+    )
+    assert _object_id(follows[0]["json"]["object"]) == star_id
+    eventually(
+        lambda: bob.account_relationships(star_there["id"])[0]["following"],
+        timeout=TIMEOUT,
+        what=f"{peer.kind}'s Accept on fedikit",
+    )
+
+    text = f"news from {peer.kind}"
+    peer.post(star, text)
+    seen = eventually(
+        lambda: [s for s in bob.timeline_home() if text in s["content"]],
+        timeout=TIMEOUT,
+        what=f"{peer.kind}'s post in the home timeline",
+    )
+    assert seen[0]["account"]["acct"] == peer.handle(star)
+    assert seen[0]["visibility"] == "public"
