@@ -18,16 +18,13 @@ import base64
 import html
 import json
 import re
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from fake_remote import FakeRemote, Remote
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -39,7 +36,6 @@ from fedikit.core.services import accounts, relationships, statuses
 from fedikit.plugin_api.testing import settle
 from fedikit.plugins.activitypub.inbox import MAX_BODY
 from fedikit.plugins.activitypub.signatures import (
-    generate_key_pair,
     load_private_key,
     sign_request,
     sign_rfc9421,
@@ -54,120 +50,6 @@ AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 @pytest.fixture
 def settings() -> dict[str, Any]:
     return {"ALLOWED_PRIVATE_ADDRESSES": "127.0.0.0/8", "LOCAL_HTTPS": "false"}
-
-
-# -- the fake remote server ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Remote:
-    """One remote person on the fake server, with the key pair it signs with."""
-
-    uri: str
-    private_pem: str
-    public_pem: str
-
-    @property
-    def key_id(self) -> str:
-        return f"{self.uri}#main-key"
-
-    @property
-    def inbox(self) -> str:
-        return f"{self.uri}/inbox"
-
-    def document(self) -> dict[str, Any]:
-        return {
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": self.uri,
-            "type": "Person",
-            "preferredUsername": self.uri.rsplit("/", 1)[1],
-            "inbox": self.inbox,
-            "followers": f"{self.uri}/followers",
-            "publicKey": {"id": self.key_id, "owner": self.uri, "publicKeyPem": self.public_pem},
-        }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: FakeRemote
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        document = self.server.documents.get(self.path)
-        if document is None:
-            self._send(404, "text/plain", b"not found")
-        else:
-            self._send(200, AP, json.dumps(document).encode())
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with self.server.lock:
-            self.server.posted.append((self.path, json.loads(body)))
-        self._send(202, "text/plain", b"")
-
-
-class FakeRemote(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.documents: dict[str, dict[str, Any]] = {}
-        self.posted: list[tuple[str, dict[str, Any]]] = []
-        self.people: dict[str, Remote] = {}
-        self.lock = threading.Lock()
-
-    @property
-    def origin(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def person(self, name: str) -> Remote:
-        private_pem, public_pem = generate_key_pair()
-        remote = Remote(f"{self.origin}/users/{name}", private_pem, public_pem)
-        self.documents[f"/users/{name}"] = remote.document()
-        self.people[name] = remote
-        return remote
-
-    def received(self, path: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [activity for where, activity in self.posted if where == path]
-
-
-@pytest.fixture(scope="module")
-def remote_server() -> Iterator[FakeRemote]:
-    server = FakeRemote()
-    server.person("bob")
-    server.person("carol")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def remote(remote_server: FakeRemote) -> FakeRemote:
-    with remote_server.lock:
-        remote_server.posted.clear()
-    return remote_server
-
-
-@pytest.fixture
-def bob(remote_server: FakeRemote) -> Remote:
-    return remote_server.people["bob"]
-
-
-@pytest.fixture
-def carol(remote_server: FakeRemote) -> Remote:
-    return remote_server.people["carol"]
 
 
 @pytest.fixture
