@@ -116,6 +116,11 @@ def test_a_locked_account_decides_and_an_unfollow_ends_the_follow(pair: tuple[In
     requests = eventually(lambda: hugo.follow_requests(), what="the follow request on B")
     assert [r["acct"] for r in requests] == [gina.handle]
     assert gina.account_relationships(hugo_there["id"])[0]["requested"] is True
+    # A pending follower is no follower: followers-only posts never reach gina's server.
+    hugo.status_post("only for accepted followers", visibility="private")
+    hugo.status_post("said in public while gina waits", visibility="public")
+    time.sleep(2)  # long enough for a delivery on loopback
+    assert not [s for s in gina.account_statuses(hugo_there["id"]) if "accepted followers" in s["content"]]
 
     hugo.follow_request_authorize(requests[0]["id"])
     eventually(lambda: gina.account_relationships(hugo_there["id"])[0]["following"], what="the Accept")
@@ -238,3 +243,27 @@ def test_polls_and_votes_travel(pair: tuple[Instance, Instance]) -> None:
     assert counted["voters_count"] == 1
     mine = rosa.poll(seen["poll"]["id"])
     assert mine["voted"] is True and mine["own_votes"] == [0, 2]
+
+
+def test_a_move_takes_the_followers_along(pair: tuple[Instance, Instance]) -> None:
+    a, b = pair
+    tina = a.person("tina")  # follows uma, who moves from A to B
+    uma = a.person("uma")
+    uma_new = b.person("uma2")
+    vic = b.person("vic")  # on B, follows the old uma on A
+    tina.account_follow(uma.me()["id"])
+    uma_there = _remote(vic, uma.handle)
+    vic.account_follow(uma_there["id"])
+    eventually(lambda: vic.account_relationships(uma_there["id"])[0]["following"], what="vic's Accept")
+
+    # The new account names the old one as an alias, then the old one moves.
+    b.cli("accounts", "alias", "uma2", uma.handle)
+    a.cli("accounts", "move", "uma", uma_new.handle)
+
+    new_on_a = _remote(tina, uma_new.handle)
+    eventually(lambda: tina.account_relationships(new_on_a["id"])[0]["following"], what="tina following uma2")
+    assert not tina.account_relationships(uma.me()["id"])[0]["following"]
+    assert tina.account(uma.me()["id"])["moved"]["acct"] == uma_new.handle
+    # vic's server got the Move and moved vic along (uma2 is local there).
+    eventually(lambda: vic.account_relationships(uma_new.me()["id"])[0]["following"], what="vic following uma2")
+    assert vic.account(uma_there["id"])["moved"]["acct"] == "uma2"

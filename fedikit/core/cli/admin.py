@@ -97,6 +97,58 @@ def accounts_modify(
     click.echo("OK")
 
 
+def _local_and_other(username: str, handle: str, *, refresh: bool) -> tuple[object, object]:
+    """The local account ``username`` and the account ``handle`` names (fetched, or fetched anew)."""
+    from fedikit.core.services import accounts
+    from fedikit.core.state import current
+
+    account = accounts.find_local(username)
+    if account is None:
+        raise click.ClickException(f"no local account named {username!r}")
+    other = accounts.resolve(handle)
+    if other is None:
+        raise click.ClickException(f"no account {handle!r} could be found")
+    if refresh and not other.local:
+        other = current().hook.resolve_object(url=other.uri) or other  # its aliases as its server says now
+    return account, other
+
+
+@accounts_group.command("alias")
+@click.argument("username")
+@click.argument("handle")
+def accounts_alias(username: str, handle: str) -> None:
+    """Say that the account HANDLE (user@domain) is also USERNAME: the step before HANDLE moves here."""
+    from fedikit.core.errors import ValidationError
+    from fedikit.core.services import accounts
+
+    app = _app()
+    with app.app_context():
+        account, other = _local_and_other(username, handle, refresh=False)
+        try:
+            accounts.add_alias(account, other)
+        except ValidationError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo("OK")
+
+
+@accounts_group.command("move")
+@click.argument("username")
+@click.argument("handle")
+def accounts_move(username: str, handle: str) -> None:
+    """Move USERNAME to the account HANDLE (which must list USERNAME as an alias), with its followers."""
+    from fedikit.core.errors import ValidationError
+    from fedikit.core.services import accounts
+
+    app = _app()
+    with app.app_context():
+        account, target = _local_and_other(username, handle, refresh=True)
+        try:
+            accounts.move(account, target)
+        except ValidationError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo("OK")
+
+
 @accounts_group.command("ensure-owner")
 @click.option("--username", default="owner", show_default=True)
 @click.option("--email", default=None, help="Default: USERNAME@LOCAL_DOMAIN's host.")

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from fedikit.core import jobs
 from fedikit.core.content import render
 from fedikit.core.db import commit_unless_duplicate, db, utcnow
-from fedikit.core.errors import FieldError, ValidationError
+from fedikit.core.errors import FedikitError, FieldError, ValidationError
 from fedikit.core.models import Account, Role, User
 from fedikit.core.passwords import hash_password
 from fedikit.core.sanitize import sanitize_html
@@ -295,6 +295,47 @@ def update_profile(account: Account, **changes: Any) -> Account:
     jobs.enqueue("core.index_account", account_id=account.id)
     current().emit("account_updated", account=account)
     return account
+
+
+def add_alias(account: Account, other: Account) -> None:
+    """Say that ``other`` is also ``account`` (``alsoKnownAs``): the first step of moving from ``other``."""
+    if other.id == account.id:
+        raise ValidationError("Validation failed: an account cannot be an alias of itself")
+    if other.uri not in account.also_known_as:
+        account.also_known_as = [*account.also_known_as, other.uri]  # a new list: JSON columns see assignments
+        db.session.commit()
+        current().emit("account_updated", account=account)
+
+
+def move(account: Account, target: Account) -> None:
+    """``account`` has moved to ``target``: its local followers follow ``target`` instead.
+
+    ``target`` must name ``account`` among its aliases (``also_known_as``), as
+    Mastodon requires, so nobody can move someone else's followers. For a
+    local ``account`` the ``account_moved`` event tells other servers; for a
+    remote one this is what its server's Move asks of us.
+    """
+    from fedikit.core.models import Follow
+    from fedikit.core.services import relationships
+
+    if target.id == account.id or target.moved_to_account_id is not None:
+        raise ValidationError("Validation failed: that account cannot be moved to")
+    if account.uri not in (target.also_known_as or []):
+        raise ValidationError(f"Validation failed: {target.acct} does not list {account.acct} as an alias")
+    account.moved_to_account_id = target.id
+    db.session.commit()
+    current().emit("account_moved", account=account, target=target)
+    local_followers = db.session.scalars(
+        select(Account)
+        .join(Follow, Follow.account_id == Account.id)
+        .where(Follow.target_account_id == account.id, Account.domain.is_(None))
+    )
+    for follower in list(local_followers):
+        relationships.unfollow(follower, account)
+        try:
+            relationships.follow(follower, target)
+        except FedikitError:  # blocked either way: they just stop following
+            continue
 
 
 class Refusal(enum.StrEnum):

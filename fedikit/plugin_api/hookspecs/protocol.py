@@ -294,6 +294,24 @@ def account_updated(account: AccountRecord) -> None:
     """
 
 
+@hookspec
+def account_moved(account: AccountRecord, target: AccountRecord) -> None:
+    """``account`` moved to ``target`` (which names it as an alias).
+
+    When: after ``account.moved_to_account_id`` is stored, before its local
+    followers are moved to ``target`` (each of those follows fires its own
+    events).
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, the old account; ``target``, the new one.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
 @hookspec(firstresult=True)
 def resolve_account(acct: str) -> AccountRecord | None:
     """Find or fetch a remote account by handle.

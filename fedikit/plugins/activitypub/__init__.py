@@ -223,6 +223,17 @@ def account_updated(account: Account) -> None:
     delivery.send(activity, outbox.follower_inboxes(account), account)
 
 
+@hookimpl
+def account_moved(account: Account, target: Account) -> None:
+    if not account.local:
+        return
+    from fedikit.plugins.activitypub import delivery, documents, outbox
+
+    activity = documents.activity("Move", id=f"{account.uri}#moves/{target.id}", actor=account.uri, object=account.uri)
+    activity["target"] = target.uri
+    delivery.send(activity, outbox.follower_inboxes(account), account)
+
+
 # -- finding remote things -------------------------------------------------------
 
 

@@ -335,6 +335,20 @@ def update(activity: dict[str, Any], actor: Account) -> None:
     )
 
 
+@handles("Move")
+def move(activity: dict[str, Any], actor: Account) -> None:
+    """The actor moved: its followers here follow the target, if the target names the actor as an alias."""
+    target_uri = parse.object_id(activity.get("target"))
+    if parse.object_id(activity.get("object")) != actor.uri or not target_uri or target_uri == actor.uri:
+        return
+    try:
+        target = remote.actor(target_uri, refresh=True)  # its aliases as its server says now
+    except remote.Unresolvable as exc:
+        log.info("Move of %s to %s: %s", actor.uri, target_uri, exc)
+        return
+    accounts.move(actor, target)
+
+
 @handles("Block")
 def block(activity: dict[str, Any], actor: Account) -> None:
     target = _local_account(parse.object_id(activity.get("object")))

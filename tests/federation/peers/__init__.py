@@ -1,1 +1,1 @@
-"""Federation peers that fedikit\x27s interop tests install and run (see servers.py)."""
+"""Federation peers that the interop tests install and run (see servers.py)."""

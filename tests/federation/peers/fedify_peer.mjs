@@ -1,4 +1,4 @@
-// A minimal ActivityPub server built on Fedify, used as a federation peer by fedikit's interop tests.
+// A minimal ActivityPub server built on Fedify (1.x or 2.x), used as a federation peer by fedikit's interop tests.
 //
 //   node fedify_peer.mjs PORT
 //
@@ -12,19 +12,15 @@
 //   GET /_received                                           what the inboxes received
 import http from "node:http";
 import {
-  Accept,
-  Create,
   createFederation,
-  Endpoints,
-  Follow,
   generateCryptoKeyPair,
   InProcessMessageQueue,
   MemoryKvStore,
-  Note,
-  Person,
-  PUBLIC_COLLECTION,
-  Undo,
 } from "@fedify/fedify";
+
+// Fedify 1.x exports the vocabulary itself; from 2.0 it lives in @fedify/vocab.
+const vocab = await import("@fedify/vocab").catch(() => import("@fedify/fedify"));
+const { Accept, Create, Endpoints, Follow, Note, Person, PUBLIC_COLLECTION, Undo } = vocab;
 
 const port = Number(process.argv[2]);
 const keys = new Map(); // actor name -> [CryptoKeyPair]

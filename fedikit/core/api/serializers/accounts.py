@@ -33,7 +33,9 @@ def _image(key: str | None, static_key: str | None, remote_url: str | None, miss
     return url, media_url(static_key, missing) if static_key else url
 
 
-def account(a: Account) -> dict[str, Any]:
+def account(a: Account, *, follow_move: bool = True) -> dict[str, Any]:
+    """Mastodon's Account; ``moved`` (the account it moved to) is shown one level deep."""
+    moved = db.session.get(Account, a.moved_to_account_id) if a.moved_to_account_id and follow_move else None
     avatar, avatar_static = _image(a.avatar_key, a.avatar_static_key, a.avatar_remote_url, MISSING_AVATAR)
     header, header_static = _image(a.header_key, a.header_static_key, a.header_remote_url, MISSING_HEADER)
     created = a.created_at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -66,6 +68,7 @@ def account(a: Account) -> dict[str, Any]:
         "fields": [{"name": f["name"], "value": f["value"], "verified_at": None} for f in a.fields or []],
         **({"memorial": True} if a.memorial else {}),
         **({"suspended": True} if a.suspended_at else {}),
+        **({"moved": account(moved, follow_move=False)} if moved is not None else {}),
     }
 
 
