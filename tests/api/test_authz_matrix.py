@@ -187,6 +187,7 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any, Any]] = {
     ("POST", "/api/v1/domain_blocks"): USER,
     ("DELETE", "/api/v1/domain_blocks"): USER,
     ("GET", "/api/v1/preferences"): USER,
+    ("POST", "/api/v1/reports"): USER,  # reports ``other``'s account: anyone signed in may
     # --------------------------------------------------------------- conversations, featured tags, notes, profile
     # (<id>: the owner's conversation with ``other``, the owner's featured tag)
     ("GET", "/api/v1/conversations"): USER,
@@ -251,6 +252,7 @@ ARGUMENTS: dict[tuple[str, str], Callable[[Any], dict[str, Any]]] = {
     ("GET", "/api/v1/accounts/search"): lambda w: {"q": "owner"},
     ("POST", "/api/v1/featured_tags"): lambda w: {"name": "another"},
     ("POST", f"{A}/note"): lambda w: {"comment": "a note"},
+    ("POST", "/api/v1/reports"): lambda w: {"account_id": str(w.followed.id), "comment": "spam"},
 }
 
 ENDPOINTS = [(method, path) for path, methods, _view in ROUTES for method in methods]

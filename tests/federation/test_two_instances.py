@@ -8,6 +8,7 @@ posts arrive in the right home timelines and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -267,3 +268,33 @@ def test_a_move_takes_the_followers_along(pair: tuple[Instance, Instance]) -> No
     # vic's server got the Move and moved vic along (uma2 is local there).
     eventually(lambda: vic.account_relationships(uma_new.me()["id"])[0]["following"], what="vic following uma2")
     assert vic.account(uma_there["id"])["moved"]["acct"] == "uma2"
+
+
+def _rows(instance: Instance, query: str) -> list[tuple[Any, ...]]:
+    """Read an instance's own database (SQLite), as its admin would."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(instance.folder / "data" / "fedikit.sqlite3")) as connection:
+        return connection.execute(query).fetchall()
+
+
+def test_a_forwarded_report_reaches_the_other_server(pair: tuple[Instance, Instance]) -> None:
+    a, b = pair
+    wes = a.person("wes")
+    xena = b.person("xena")
+    xena_there = _remote(wes, xena.handle)
+    rude = xena.status_post("something rude")
+    rude_there = wes.search_v2(rude["uri"], resolve=True, result_type="statuses")["statuses"][0]
+
+    wes.report(xena_there["id"], status_ids=[rude_there["id"]], comment="please look", forward=True)
+    query = f"SELECT comment, status_ids FROM reports WHERE target_account_id = {int(xena.me()['id'])}"
+    found = eventually(lambda: _rows(b, query), what="the Flag on B")
+    assert found == [("please look", f"[{int(rude['id'])}]")]
+    # The report is anonymous: it comes from A's instance actor, not from wes.
+    sender = _rows(
+        b,
+        f"SELECT a.uri FROM reports r JOIN accounts a ON a.id = r.account_id "
+        f"WHERE r.target_account_id = {int(xena.me()['id'])}",
+    )
+    assert sender == [(f"{a.base_url}/actor",)]
+    assert wes.report(xena_there["id"], comment="not forwarded")["forwarded"] is False

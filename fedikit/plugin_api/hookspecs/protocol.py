@@ -9,6 +9,8 @@ Slow work (network, heavy computation) belongs in a job, not in the event.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fedikit.plugin_api.markers import hookspec
 from fedikit.plugin_api.types import AccountRecord, StatusRecord
 
@@ -287,6 +289,25 @@ def account_updated(account: AccountRecord) -> None:
     Semantics: all run, failures isolated.
 
     Arguments: ``account``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def reported(report: Any, target: AccountRecord, statuses: list[StatusRecord]) -> None:
+    """A local user reported ``target`` (and ``statuses`` of it) to the moderators.
+
+    When: after the report is stored.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``report``, the stored report (``id``, ``comment``,
+    ``category``, ``forwarded``: whether the user asked that ``target``'s
+    server be told, only ever true for a remote ``target``); ``target``;
+    ``statuses``, the reported statuses.
 
     Returns: nothing.
 

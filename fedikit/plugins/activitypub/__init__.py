@@ -224,6 +224,25 @@ def account_updated(account: Account) -> None:
 
 
 @hookimpl
+def reported(report: Any, target: Account, statuses: list[Status]) -> None:
+    """A forwarded report goes to the reported account's server as a Flag from the instance actor (anonymous)."""
+    if not report.forwarded or target.local:
+        return
+    from fedikit.plugins.activitypub import documents, outbox
+    from fedikit.plugins.activitypub.keys import instance_actor
+
+    actor = instance_actor()
+    activity = documents.activity(
+        "Flag",
+        id=f"{actor.uri}#reports/{report.id}",
+        actor=actor.uri,
+        object=[target.uri, *(s.uri for s in statuses)],
+    )
+    activity["content"] = report.comment
+    outbox.send_to(target, activity, actor)
+
+
+@hookimpl
 def account_moved(account: Account, target: Account) -> None:
     if not account.local:
         return

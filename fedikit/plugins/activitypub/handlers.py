@@ -24,7 +24,7 @@ from sqlalchemy import select
 from fedikit.core.db import db
 from fedikit.core.errors import FedikitError
 from fedikit.core.models import Account, Follow, FollowRequest, Status
-from fedikit.core.services import accounts, polls, relationships, statuses
+from fedikit.core.services import accounts, polls, relationships, reports, statuses
 from fedikit.plugins.activitypub import outbox, parse, remote
 
 log = logging.getLogger("fedikit.activitypub.handlers")
@@ -347,6 +347,17 @@ def move(activity: dict[str, Any], actor: Account) -> None:
         log.info("Move of %s to %s: %s", actor.uri, target_uri, exc)
         return
     accounts.move(actor, target)
+
+
+@handles("Flag")
+def flag(activity: dict[str, Any], actor: Account) -> None:
+    """A report from another server about local accounts (and their statuses) named in ``object``."""
+    named = [uri for uri in map(parse.object_id, parse.as_list(activity.get("object"))[:101]) if uri]
+    targets = [found for found in map(_local_account, named) if found is not None]
+    reported = [found for found in map(_status, named) if found is not None and found.local]
+    comment = activity.get("content") if isinstance(activity.get("content"), str) else ""
+    for target in targets:
+        reports.receive(actor, target, [s for s in reported if s.account_id == target.id], comment)
 
 
 @handles("Block")

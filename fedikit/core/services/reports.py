@@ -1,0 +1,96 @@
+"""Reports: people telling the moderators (here, and on the reported account's server) about an account.
+
+A local user's report names an account and, optionally, some of its statuses
+they can see, a category and the instance rules broken. A report about a
+remote account may be forwarded: the ``reported`` event lets a protocol plugin
+send it to that server, as Mastodon forwards reports anonymously from its
+instance actor. Reports arriving from other servers are stored by
+:func:`receive`, unless the admin rejects reports from that domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from fedikit.core.db import db
+from fedikit.core.errors import NotFound, ValidationError
+from fedikit.core.models import Account, InstanceRule, Report, Status
+from fedikit.core.services import domain_blocks
+from fedikit.core.state import current
+from fedikit.core.visibility import can_see
+
+CATEGORIES = ("spam", "legal", "violation", "other")
+MAX_COMMENT = 1000  # Mastodon's default
+MAX_STATUSES = 100  # bounds what one report may name
+
+
+def file(
+    reporter: Account,
+    target: Account,
+    *,
+    status_ids: Sequence[int] = (),
+    comment: str = "",
+    category: str = "other",
+    rule_ids: Sequence[int] = (),
+    forward: bool = False,
+) -> Report:
+    """Store ``reporter``'s report about ``target``; ValidationError or NotFound (Mastodon's 422/404)."""
+    if target.id == reporter.id:
+        raise ValidationError("Validation failed: you cannot report yourself")
+    if len(comment) > MAX_COMMENT:
+        raise ValidationError(f"Validation failed: Comment is too long (maximum is {MAX_COMMENT} characters)")
+    if len(status_ids) > MAX_STATUSES or len(rule_ids) > MAX_STATUSES:
+        raise ValidationError("Validation failed: too many statuses or rules")
+    if rule_ids:
+        category = "violation"  # as Mastodon: rules make it a violation report whatever was asked
+    if category not in CATEGORIES:
+        raise ValidationError(f"Validation failed: category must be one of {', '.join(CATEGORIES)}")
+    statuses = _statuses_of(target, status_ids, reporter)
+    rules = list(dict.fromkeys(int(r) for r in rule_ids))
+    known = set(db.session.scalars(select(InstanceRule.id).where(InstanceRule.id.in_(rules)))) if rules else set()
+    if set(rules) - known:
+        raise ValidationError("Validation failed: Rule ids must name rules of this instance")
+    report = Report(
+        account_id=reporter.id,
+        target_account_id=target.id,
+        status_ids=[s.id for s in statuses],
+        rule_ids=rules,
+        comment=comment,
+        category=category,
+        forwarded=bool(forward and not target.local),
+    )
+    db.session.add(report)
+    db.session.commit()
+    current().emit("reported", report=report, target=target, statuses=statuses)
+    return report
+
+
+def _statuses_of(target: Account, status_ids: Sequence[int], viewer: Account | None) -> list[Status]:
+    wanted = list(dict.fromkeys(int(i) for i in status_ids))
+    if not wanted:
+        return []
+    found = {s.id: s for s in db.session.scalars(select(Status).where(Status.id.in_(wanted)))}
+    statuses = [found[i] for i in wanted if i in found]
+    if len(statuses) != len(wanted) or any(s.account_id != target.id for s in statuses):
+        raise NotFound("Record not found")
+    if viewer is not None and not all(can_see(viewer, s) for s in statuses):
+        raise NotFound("Record not found")
+    return statuses
+
+
+def receive(sender: Account, target: Account, statuses: Sequence[Status], comment: str) -> Report | None:
+    """A report from another server (``sender`` is whoever sent it) about local ``target``; None if dropped."""
+    if sender.local or not target.local or domain_blocks.policy(sender.domain).reject_reports:
+        return None
+    report = Report(
+        account_id=sender.id,
+        target_account_id=target.id,
+        status_ids=[s.id for s in statuses if s.account_id == target.id][:MAX_STATUSES],
+        comment=comment[: MAX_COMMENT * 5],
+        category="other",
+    )
+    db.session.add(report)
+    db.session.commit()
+    return report
