@@ -17,6 +17,7 @@ fedikit signs its fetches.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,11 @@ def _arrived(peer: Peer, kind: str, **match: Any) -> list[dict[str, Any]]:
     return found
 
 
+def _refused_deliveries(instance: Instance) -> list[str]:
+    """Inbox POSTs that fedikit refused: every peer's signature (cavage or RFC 9421) must pass on the first knock."""
+    return re.findall(r'"POST /(?:users/\S+/)?inbox HTTP/[\d.]+" 4\d\d .*', instance.log())
+
+
 def _actor_url(instance: Instance, api: Any) -> str:
     return f"{instance.base_url}/users/{api.me()['username']}"
 
@@ -101,6 +107,7 @@ def test_the_peer_follows_a_fedikit_user_and_receives_her_posts(peer: Peer, inst
     assert f"hello {peer.kind} followers" in note["content"]
     assert note["attributedTo"] == alice_url
     assert not creates[0].get("error"), creates[0]["error"]
+    assert _refused_deliveries(instance) == []
 
 
 def test_a_fedikit_user_follows_the_peer_and_sees_its_posts(peer: Peer, instance: Instance) -> None:
@@ -134,3 +141,4 @@ def test_a_fedikit_user_follows_the_peer_and_sees_its_posts(peer: Peer, instance
     )
     assert seen[0]["account"]["acct"] == peer.handle(star)
     assert seen[0]["visibility"] == "public"
+    assert _refused_deliveries(instance) == []

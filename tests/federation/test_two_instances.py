@@ -298,3 +298,21 @@ def test_a_forwarded_report_reaches_the_other_server(pair: tuple[Instance, Insta
     )
     assert sender == [(f"{a.base_url}/actor",)]
     assert wes.report(xena_there["id"], comment="not forwarded")["forwarded"] is False
+
+
+def test_pins_show_on_the_other_server(pair: tuple[Instance, Instance]) -> None:
+    a, b = pair
+    zack = a.person("zack")
+    yara = b.person("yara")
+    yara_there = _remote(zack, yara.handle)
+    zack.account_follow(yara_there["id"])
+    eventually(lambda: zack.account_relationships(yara_there["id"])[0]["following"], what="the Accept")
+
+    post = yara.status_post("my best post")
+    eventually(lambda: [s for s in zack.timeline_home() if s["uri"] == post["uri"]], what="the post")
+    yara.status_pin(post["id"])
+    pinned = eventually(lambda: zack.account_statuses(yara_there["id"], pinned=True), what="the Add on A")
+    assert [s["uri"] for s in pinned] == [post["uri"]]
+
+    yara.status_unpin(post["id"])
+    eventually(lambda: not zack.account_statuses(yara_there["id"], pinned=True), what="the Remove on A")

@@ -693,17 +693,20 @@ def pin(account: Account, status: Status) -> None:
     if db.session.scalar(select(exists().where(StatusPin.account_id == account.id, StatusPin.status_id == status.id))):
         return
     pinned = db.session.scalar(select(func.count()).select_from(StatusPin).where(StatusPin.account_id == account.id))
-    if (pinned or 0) >= MAX_PINS:
+    if (pinned or 0) >= MAX_PINS and account.local:  # another server's limits are its own
         raise ValidationError(f"Validation failed: at most {MAX_PINS} posts can be pinned")
     db.session.add(StatusPin(account_id=account.id, status_id=status.id))
-    commit_unless_duplicate()  # a double tap: the other request pinned it first
+    if commit_unless_duplicate():  # else a double tap: the other request pinned it first
+        current().emit("pinned", account=account, status=status)
 
 
 def unpin(account: Account, status: Status) -> None:
-    db.session.execute(
+    removed = db.session.execute(
         sql_delete(StatusPin).where(StatusPin.account_id == account.id, StatusPin.status_id == status.id)
     )
     db.session.commit()
+    if removed.rowcount:
+        current().emit("unpinned", account=account, status=status)
 
 
 def participates(account: Account, conversation_id: int) -> bool:

@@ -217,6 +217,38 @@ def poll_voted(account: AccountRecord, status: StatusRecord, choices: list[int])
 
 
 @hookspec
+def pinned(account: AccountRecord, status: StatusRecord) -> None:
+    """``account`` featured its own ``status`` on its profile.
+
+    When: after the pin is stored (not again for a repeat).
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, ``status``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def unpinned(account: AccountRecord, status: StatusRecord) -> None:
+    """``account`` took ``status`` off its profile.
+
+    When: after the pin is removed.
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``, ``status``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
 def blocked(account: AccountRecord, target: AccountRecord) -> None:
     """``account`` blocked ``target``; follows both ways were removed.
 

@@ -197,6 +197,28 @@ def poll_voted(account: Account, status: Status, choices: list[int]) -> None:
         _to_remote("Create", account, status.account, ballot, f"votes/{poll.id}/{choice}/activity")
 
 
+def _featured(kind: str, account: Account, status: Status) -> None:
+    if not account.local:
+        return
+    from fedikit.plugins.activitypub import delivery, documents, outbox
+
+    activity = documents.activity(
+        kind, id=f"{account.uri}#{kind.lower()}s/pins/{status.id}", actor=account.uri, object=status.uri
+    )
+    activity["target"] = f"{account.uri}/collections/featured"
+    delivery.send(activity, outbox.follower_inboxes(account), account)
+
+
+@hookimpl
+def pinned(account: Account, status: Status) -> None:
+    _featured("Add", account, status)
+
+
+@hookimpl
+def unpinned(account: Account, status: Status) -> None:
+    _featured("Remove", account, status)
+
+
 @hookimpl
 def blocked(account: Account, target: Account) -> None:
     _to_remote("Block", account, target, target.uri, f"blocks/{target.id}")

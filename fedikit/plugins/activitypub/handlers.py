@@ -349,6 +349,23 @@ def move(activity: dict[str, Any], actor: Account) -> None:
     accounts.move(actor, target)
 
 
+@handles("Add", "Remove")
+def featured(activity: dict[str, Any], actor: Account) -> None:
+    """The actor pinned (Add) or unpinned (Remove) one of its statuses in its ``featured`` collection."""
+    if not actor.featured_url or parse.object_id(activity.get("target")) != actor.featured_url:
+        return
+    uri = parse.object_id(activity.get("object"))
+    if not uri or not _same_host(uri, actor):
+        return
+    found = fetch_status(uri) if activity_type(activity) == "Add" else _status(uri)
+    if found is None or found.account_id != actor.id:
+        return
+    if activity_type(activity) == "Add":
+        statuses.pin(actor, found)
+    else:
+        statuses.unpin(actor, found)
+
+
 @handles("Flag")
 def flag(activity: dict[str, Any], actor: Account) -> None:
     """A report from another server about local accounts (and their statuses) named in ``object``."""

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from fedikit.core.api.serializers.common import media_url
 from fedikit.core.db import db
-from fedikit.core.models import Account, Follow, Status
+from fedikit.core.models import Account, Follow, Status, StatusPin
 from fedikit.core.services import polls
-from fedikit.core.visibility import audience
+from fedikit.core.visibility import PUBLIC_VISIBILITIES, audience
 from fedikit.plugins.activitypub import delivery, documents, remote
 from fedikit.plugins.activitypub.keys import ensure_keys
 
@@ -99,6 +99,17 @@ def note_document(status: Status) -> dict[str, Any]:
                 note["closed"] = documents.iso(poll.expires_at)
         note["votersCount"] = poll.voters_count
     return note
+
+
+def pinned_statuses(account: Account) -> list[Status]:
+    """``account``'s public and unlisted pinned statuses, most recently pinned first."""
+    query = (
+        select(Status)
+        .join(StatusPin, StatusPin.status_id == Status.id)
+        .where(StatusPin.account_id == account.id, Status.visibility.in_(PUBLIC_VISIBILITIES))
+        .order_by(StatusPin.id.desc())
+    )
+    return list(db.session.scalars(query))
 
 
 def follow_id(follower: Account, target: Account) -> str:

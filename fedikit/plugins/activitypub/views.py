@@ -115,6 +115,17 @@ def following(username: str) -> Response:
     return as_activity_json(documents.ordered_collection(f"{account.uri}/following", account.following_count))
 
 
+@bp.get("/users/<username>/collections/featured")
+def featured(username: str) -> Response:
+    """The pinned statuses (the public and unlisted ones: this collection is for anyone)."""
+    account = _local_account(username)
+    _fetching_account()
+    pinned = outbox.pinned_statuses(account)
+    document = documents.ordered_collection(f"{account.uri}/collections/featured", len(pinned))
+    document["orderedItems"] = [outbox.note_document(status) for status in pinned]
+    return as_activity_json(document)
+
+
 @bp.post("/users/<username>/inbox")
 def personal_inbox(username: str) -> Response:
     _local_account(username)

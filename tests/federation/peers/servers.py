@@ -132,12 +132,12 @@ def install_bovine() -> Path:
     """A virtualenv with bovine-herd and hypercorn; pip-installed on first use. Returns its folder."""
     with _locked("bovine-venv") as venv:
         marker = venv / ".installed"
-        wanted = " ".join(BOVINE_REQUIREMENTS)
+        wanted = " ".join([*BOVINE_REQUIREMENTS, f"python{sys.version_info.major}.{sys.version_info.minor}"])
         if not marker.exists() or marker.read_text() != wanted:
             shutil.rmtree(venv, ignore_errors=True)
             _run_install([sys.executable, "-m", "venv", str(venv)], CACHE, "a virtualenv for bovine")
             pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-            _run_install([*pip, *BOVINE_REQUIREMENTS], CACHE, f"{wanted} from PyPI")
+            _run_install([*pip, *BOVINE_REQUIREMENTS], CACHE, f"{' '.join(BOVINE_REQUIREMENTS)} from PyPI")
             marker.write_text(wanted)
         return venv
 
