@@ -1,4 +1,4 @@
-"""fedikit federating with servers we did not write: Fedify (npm) and bovine-herd (PyPI).
+"""fedikit federating with servers we did not write: Fedify 1 and 2 (npm) and bovine-herd (PyPI).
 
 The peers are installed by the tests themselves (see ``peers/servers.py``) and
 run on loopback next to a real fedikit instance. Both directions are checked
@@ -11,7 +11,14 @@ for each peer, with the peer's own implementation on the other end:
   peer's post in the home timeline.
 
 bovine-herd refuses unsigned GETs of its actors, so it also checks that
-fedikit signs its fetches.
+fedikit signs its fetches. Fedify 1 signs with draft-cavage, Fedify 2 with
+RFC 9421 first; no inbox POST from any peer may be refused.
+
+Fedify 2 also signs its GETs of our key with RFC 9421, covering an
+``@target-uri`` that keeps the keyId's ``#main-key`` fragment; fedikit (like
+Mastodon) verifies against the URL actually requested and answers 401, and
+Fedify falls back to draft-cavage, which passes, and keeps using it for this
+server. That fallback is part of what is tested here.
 """
 
 from __future__ import annotations

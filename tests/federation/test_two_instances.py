@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,14 @@ def test_edits_boosts_and_media_arrive(pair: tuple[Instance, Instance]) -> None:
     assert seen["spoiler_text"] == "colours" and seen["sensitive"] is True
     [attachment] = seen["media_attachments"]
     assert attachment["type"] == "image" and attachment["description"] == "a red square"
-    assert attachment["url"].startswith(b.base_url)
+    assert attachment["remote_url"].startswith(b.base_url)
+    # A copies the file and serves it under a name of its own: readers never fetch from B.
+    copied = eventually(
+        lambda: (m := ivan.status(seen["id"])["media_attachments"][0])["url"].startswith(a.base_url) and m,
+        what="the media copied to A",
+    )
+    assert copied["preview_url"].startswith(a.base_url) and copied["blurhash"]
+    assert urllib.request.urlopen(copied["url"]).read()[:8] == b"\x89PNG\r\n\x1a\n"
 
     jane.status_update(posted["id"], "look at this, edited", media_ids=[media["id"]], spoiler_text="colours")
     edited = eventually(lambda: (s := ivan.status(seen["id"]))["edited_at"] and s, what="the edit on A")

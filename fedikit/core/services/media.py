@@ -357,67 +357,82 @@ def upload(
     description = _description(description)
     focal_point = parse_focus(focus)
     data, size = _spool(stream, VIDEO_LIMIT)
+    media = MediaAttachment(id=next_id(), account_id=account.id, description=description, meta={})
+    if focal_point is not None:
+        media.meta["focus"] = focal_point
     with data:
-        data.seek(0)
-        sniffed = sniff_audio_video(data.read(SNIFF_BYTES))
-        original: Rendition | None = None
-        if sniffed is None:
-            sniffed, original, preview = process_image(data, size)
-        else:
-            preview = None  # no video decoder: no frame grab, the client's thumbnail only
-        if thumbnail is not None:
-            preview = process_thumbnail(thumbnail)
-        custom_thumbnail = thumbnail is not None
-
-        media_id = next_id()
-        meta: dict[str, Any] = {}
-        if original is not None:
-            meta["original"] = _meta_size(original.width, original.height)
-        if preview is not None:
-            meta["small"] = _meta_size(preview.rendition.width, preview.rendition.height)
-        if focal_point is not None:
-            meta["focus"] = focal_point
-
-        stored = _Stored()
-        try:
-            if original is not None:
-                file_key = stored.put(
-                    _key("files", media_id, "original", original.extension), original.data, original.content_type
-                )
-                file_size = len(original.data)
-            else:
-                data.seek(0)
-                file_key = stored.put(
-                    _key("files", media_id, "original", sniffed.extension), data, sniffed.content_type
-                )
-                file_size = size
-            thumbnail_key = None
-            if preview is not None:
-                kind, style = ("thumbnails", "original") if custom_thumbnail else ("files", "small")
-                rendition = preview.rendition
-                thumbnail_key = stored.put(
-                    _key(kind, media_id, style, rendition.extension), rendition.data, rendition.content_type
-                )
-            media = MediaAttachment(
-                id=media_id,
-                account_id=account.id,
-                type=sniffed.type,
-                file_key=file_key,
-                thumbnail_key=thumbnail_key,
-                content_type=sniffed.content_type,
-                file_size=file_size,
-                description=description,
-                blurhash=preview.blurhash if preview is not None else None,
-                meta=meta,
-                processing="complete",
-            )
-            db.session.add(media)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            stored.undo()
-            raise
+        _process_into(media, data, size, thumbnail)
     return media
+
+
+def _process_into(media: MediaAttachment, data: IO[bytes], size: int, thumbnail: IO[bytes] | None = None) -> None:
+    """Check ``data`` by its content (never its name), store it (images re-encoded, metadata dropped) under
+    names made from ``media.id``, fill ``media`` in and commit it; on any failure nothing is kept."""
+    data.seek(0)
+    sniffed = sniff_audio_video(data.read(SNIFF_BYTES))
+    original: Rendition | None = None
+    if sniffed is None:
+        sniffed, original, preview = process_image(data, size)
+    else:
+        preview = None  # no video decoder: no frame grab, the client's thumbnail only
+    if thumbnail is not None:
+        preview = process_thumbnail(thumbnail)
+    custom_thumbnail = thumbnail is not None
+
+    meta = dict(media.meta or {})
+    if original is not None:
+        meta["original"] = _meta_size(original.width, original.height)
+    if preview is not None:
+        meta["small"] = _meta_size(preview.rendition.width, preview.rendition.height)
+
+    stored = _Stored()
+    try:
+        if original is not None:
+            file_key = stored.put(
+                _key("files", media.id, "original", original.extension), original.data, original.content_type
+            )
+            file_size = len(original.data)
+        else:
+            data.seek(0)
+            file_key = stored.put(_key("files", media.id, "original", sniffed.extension), data, sniffed.content_type)
+            file_size = size
+        thumbnail_key = None
+        if preview is not None:
+            kind, style = ("thumbnails", "original") if custom_thumbnail else ("files", "small")
+            rendition = preview.rendition
+            thumbnail_key = stored.put(
+                _key(kind, media.id, style, rendition.extension), rendition.data, rendition.content_type
+            )
+        media.type = sniffed.type
+        media.file_key = file_key
+        media.thumbnail_key = thumbnail_key
+        media.content_type = sniffed.content_type
+        media.file_size = file_size
+        media.blurhash = preview.blurhash if preview is not None else media.blurhash
+        media.meta = meta
+        media.processing = "complete"
+        db.session.add(media)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        stored.undo()
+        raise
+
+
+def cache_remote(media: MediaAttachment, body: bytes) -> None:
+    """Keep a copy of a remote attachment's file (``body``, fetched from its ``remote_url``) as our own.
+
+    The bytes are checked and processed as an upload is: a file that is not a
+    supported image, video or audio is a ValidationError and the attachment
+    stays a link to its remote URL. The remote description, focal point and
+    URL are kept.
+    """
+    if media.file_key:
+        return
+    limit = IMAGE_LIMIT if media.type == "image" else VIDEO_LIMIT
+    if len(body) > limit:
+        raise TooLarge(f"File size must be less than {_megabytes(limit)}")
+    _process_into(media, io.BytesIO(body), len(body))
 
 
 def find_own_unattached(account: Account, media_id: int | None) -> MediaAttachment:

@@ -36,12 +36,13 @@ def register_blueprints() -> list[Blueprint]:
 
 @hookimpl
 def register_jobs() -> Mapping[str, Callable[..., None]]:
-    from fedikit.plugins.activitypub import delivery, handlers, outbox
+    from fedikit.plugins.activitypub import delivery, handlers, outbox, remote
 
     return {
         "activitypub.process": handlers.process,
         "activitypub.distribute": outbox.distribute,
         "activitypub.deliver": delivery.deliver,
+        "activitypub.fetch_media": remote.fetch_media,
     }
 
 
@@ -62,10 +63,14 @@ def startup(app: Flask) -> None:
 
 @hookimpl
 def status_created(status: Status) -> None:
-    if status.local:
-        from fedikit.core import jobs
+    from fedikit.core import jobs
 
+    if status.local:
         jobs.enqueue("activitypub.distribute", queue="push", status_id=status.id)
+        return
+    for attachment in status.media_attachments:  # a copy of our own, so readers never fetch from elsewhere
+        if attachment.remote_url and not attachment.file_key:
+            jobs.enqueue("activitypub.fetch_media", queue="pull", max_attempts=3, media_id=attachment.id)
 
 
 @hookimpl

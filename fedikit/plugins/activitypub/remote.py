@@ -16,11 +16,19 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app
 
+from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
-from fedikit.core.models import Account
-from fedikit.core.services import accounts, domain_blocks
+from fedikit.core.models import Account, MediaAttachment
+from fedikit.core.services import accounts, domain_blocks, media
 from fedikit.plugins.activitypub import parse
-from fedikit.plugins.activitypub.fetch import FetchError, RemoteFetcher, is_activitypub_content_type
+from fedikit.plugins.activitypub.fetch import (
+    BadStatus,
+    BlockedAddress,
+    FetchError,
+    RemoteFetcher,
+    TooLarge,
+    is_activitypub_content_type,
+)
 from fedikit.plugins.activitypub.keys import instance_actor, key_id
 from fedikit.plugins.activitypub.signatures import sign_request
 
@@ -173,3 +181,27 @@ def webfinger(acct: str) -> Account | None:
         log.info("webfinger %s: the actor %s calls itself %s", acct, found.uri, found.acct)
         return None
     return found
+
+
+def fetch_media(media_id: int) -> None:
+    """The ``activitypub.fetch_media`` job: copy a remote attachment's file here, under a name of ours.
+
+    Nothing is fetched from a domain whose media the admin rejects. A file
+    that cannot be fetched (after the job's retries) or is not a supported
+    image, video or audio stays a link to its remote URL, as Mastodon shows it.
+    """
+    attachment = db.session.get(MediaAttachment, media_id)
+    if attachment is None or attachment.file_key or not attachment.remote_url:
+        return
+    if domain_blocks.policy(authority(attachment.remote_url)).reject_media or suspended(attachment.remote_url):
+        return
+    limit = media.IMAGE_LIMIT if attachment.type == "image" else media.VIDEO_LIMIT
+    try:
+        fetched = fetcher().get_bytes(attachment.remote_url, limit)
+    except (BlockedAddress, TooLarge, BadStatus) as exc:  # nothing a retry would change
+        log.info("media %s: %s", attachment.remote_url, exc)
+        return
+    try:
+        media.cache_remote(attachment, fetched.body)
+    except ValidationError as exc:
+        log.info("media %s is not kept: %s", attachment.remote_url, exc)
