@@ -338,6 +338,32 @@ def move(account: Account, target: Account) -> None:
             continue
 
 
+def remove_remote(account: Account) -> None:
+    """A remote account was deleted by its server: its follows end, its statuses go, the account stays
+    (suspended and emptied) so that nothing its server sends about it later brings it back."""
+    from fedikit.core.models import Follow, FollowRequest
+    from fedikit.core.services import relationships, statuses
+
+    if account.local:
+        raise ValidationError("Validation failed: only remote accounts are removed this way")
+    for model in (Follow, FollowRequest):
+        pairs = db.session.execute(
+            select(model.account_id, model.target_account_id).where(
+                (model.account_id == account.id) | (model.target_account_id == account.id)
+            )
+        ).all()
+        for follower_id, target_id in pairs:
+            follower, target = db.session.get(Account, follower_id), db.session.get(Account, target_id)
+            if follower is not None and target is not None:
+                relationships.unfollow(follower, target)
+    statuses.remove_all_of(account)
+    account.suspended_at = utcnow()
+    account.display_name, account.note, account.fields = "", "", []
+    account.avatar_remote_url = account.header_remote_url = None
+    db.session.commit()
+    current().search.remove("accounts", account.id)  # found by nobody any more
+
+
 class Refusal(enum.StrEnum):
     """Why a user may not sign in or use a token: the one set of rules, worded by each caller."""
 

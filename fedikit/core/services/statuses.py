@@ -531,6 +531,19 @@ def delete(actor: Account, status: Status) -> Status:
     return removed
 
 
+def remove_all_of(account: Account) -> int:
+    """Remove every status of ``account`` (its server deleted it), boosts first; how many were removed."""
+    removed = 0
+    for status_id in list(
+        db.session.scalars(select(Status.id).where(Status.account_id == account.id).order_by(Status.reblog_of_id))
+    ):
+        status = db.session.get(Status, status_id)
+        if status is not None:  # a boost may have gone with the status it boosted
+            _remove(status)
+            removed += 1
+    return removed
+
+
 def _remove(status: Status) -> Status:
     state = current()
     feeds = timelines.feeds_for(status) if state.feeds.precomputed else []

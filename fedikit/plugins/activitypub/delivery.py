@@ -129,8 +129,10 @@ def _record_health(inboxes: list[str], results: list[str]) -> None:
         remote_instances.record_success(domain)
     for domain in sorted(failed - delivered):
         if remote_instances.record_failure(domain):
-            log.info(
-                "%s is unavailable: deliveries to it failed on %d days", domain, remote_instances.FAILURE_DAYS_THRESHOLD
+            log.warning(
+                "%s is now unavailable: deliveries to it failed on %d days",
+                domain,
+                remote_instances.FAILURE_DAYS_THRESHOLD,
             )
 
 

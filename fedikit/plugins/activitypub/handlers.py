@@ -247,7 +247,10 @@ def store_note(
 @handles("Delete")
 def delete(activity: dict[str, Any], actor: Account) -> None:
     uri = parse.object_id(activity.get("object"))
-    if uri is None or uri == actor.uri:  # an account deleting itself: not handled yet
+    if uri is None:
+        return
+    if uri == actor.uri:  # the account itself is gone
+        accounts.remove_remote(actor)
         return
     found = _status(uri)
     if found is not None and found.account_id == actor.id and found.reblog_of_id is None:

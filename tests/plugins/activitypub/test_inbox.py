@@ -603,3 +603,97 @@ def test_rfc9421_signed_for_another_server_is_401(client: FlaskClient, remote: F
     response = client.post(ALICE_INBOX, data=body, headers={"Content-Type": AP, **headers}, base_url=other)
     assert response.status_code == 401
     assert_nothing_followed(remote)
+
+
+# -- what other activities do ---------------------------------------------------------------
+
+
+def _activity(actor: Remote, kind: str, obj: Any, n: int = 1, **fields: Any) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor.uri}#{kind.lower()}/{n}",
+        "type": kind,
+        "actor": actor.uri,
+        "object": obj,
+        **fields,
+    }
+
+
+def test_a_deleted_actor_loses_its_follows_and_statuses(
+    client: FlaskClient, bob: Remote, alice: Account, alice_follows_bob: Account
+) -> None:
+    assert deliver(client, bob, follow_of(bob)) == 202  # and bob follows alice
+    assert deliver(client, bob, create_of(bob, note_by(bob))) == 202
+    assert len(remote_statuses()) == 1
+    assert deliver(client, bob, _activity(bob, "Delete", bob.uri, to=[AS_PUBLIC])) == 202
+    assert follows() == [] and remote_statuses() == []
+    gone = accounts.find_by_uri(bob.uri)
+    assert gone.suspended_at is not None and gone.display_name == ""
+    db.session.refresh(alice)
+    assert (alice.followers_count, alice.following_count) == (0, 0)
+    # Whatever it sends later changes nothing.
+    assert deliver(client, bob, create_of(bob, note_by(bob, n=2), n=2)) == 202
+    assert remote_statuses() == []
+
+
+def test_a_status_delete_only_by_its_author(
+    client: FlaskClient, bob: Remote, carol: Remote, alice_follows_bob: Account
+) -> None:
+    assert deliver(client, bob, create_of(bob, note_by(bob))) == 202
+    note_uri = note_by(bob)["id"]
+    assert deliver(client, carol, _activity(carol, "Delete", note_uri)) == 202
+    assert [s.uri for s in remote_statuses()] == [note_uri]
+    assert deliver(client, bob, _activity(bob, "Delete", {"id": note_uri, "type": "Tombstone"})) == 202
+    assert remote_statuses() == []
+
+
+def test_likes_and_their_undo(client: FlaskClient, bob: Remote, alice: Account) -> None:
+    mine = statuses.post(alice, "like me")
+    like = _activity(bob, "Like", mine.uri)
+    assert deliver(client, bob, like) == 202
+    assert deliver(client, bob, like) == 202  # twice: one favourite
+    db.session.refresh(mine)
+    assert mine.favourites_count == 1
+    assert deliver(client, bob, _activity(bob, "Undo", like, n=2)) == 202
+    db.session.refresh(mine)
+    assert mine.favourites_count == 0
+
+
+def test_a_block_ends_the_follow_both_ways(client: FlaskClient, bob: Remote, alice: Account) -> None:
+    assert deliver(client, bob, follow_of(bob)) == 202
+    assert len(follows()) == 1
+    assert deliver(client, bob, _activity(bob, "Block", alice.uri)) == 202
+    assert follows() == []
+    assert count(FollowRequest) == 0
+
+
+def test_an_unknown_activity_is_accepted_and_counted(client: FlaskClient, bob: Remote) -> None:
+    from fedikit.plugins.activitypub.handlers import UNHANDLED
+
+    before = UNHANDLED["Dance"]
+    assert deliver(client, bob, _activity(bob, "Dance", bob.uri)) == 202
+    assert UNHANDLED["Dance"] == before + 1
+
+
+def test_a_profile_update_is_applied_only_from_the_actor_itself(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, carol: Remote, alice_follows_bob: Account
+) -> None:
+    renamed = {**bob.document(), "name": "Bobby <script>x</script>", "summary": "<p>new bio</p>"}
+    assert deliver(client, carol, _activity(carol, "Update", renamed)) == 202  # carol cannot rename bob
+    assert accounts.find_by_uri(bob.uri).display_name == ""
+    assert deliver(client, bob, _activity(bob, "Update", renamed)) == 202
+    stored = accounts.find_by_uri(bob.uri)
+    assert stored.display_name.startswith("Bobby") and stored.note == "<p>new bio</p>"
+
+
+def test_a_remote_edit_keeps_versions(client: FlaskClient, bob: Remote, alice_follows_bob: Account) -> None:
+    assert deliver(client, bob, create_of(bob, note_by(bob, "<p>first</p>"))) == 202
+    edited = note_by(bob, "<p>second <script>x</script></p>", updated="2024-01-02T04:00:00Z")
+    assert deliver(client, bob, _activity(bob, "Update", edited)) == 202
+    [stored] = remote_statuses()
+    assert stored.content == "<p>second </p>" and stored.edited_at is not None
+    assert [e.content for e in stored.edits] == ["<p>first</p>", "<p>second </p>"]
+    older = note_by(bob, "<p>stale</p>", updated="2024-01-02T03:30:00Z")  # arrives late: ignored
+    assert deliver(client, bob, _activity(bob, "Update", older, n=2)) == 202
+    db.session.refresh(stored)
+    assert stored.content == "<p>second </p>"
