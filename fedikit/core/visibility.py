@@ -8,7 +8,8 @@ asks :func:`audience`. The rules are Mastodon's:
 - ``private`` (followers only): the author, accepted followers, mentioned accounts;
 - ``direct``: the author and mentioned accounts;
 - a reblog is visible when the reblog row and the status it boosts both are;
-- nothing by a suspended account is visible.
+- nothing by a suspended account is visible;
+- a silenced (limited) account reaches public timelines only for its followers (:func:`unlimited_for`).
 
 ``hidden_by`` is the viewer's own choice (blocks, mutes, domain blocks) of what
 to leave out of timelines; it never makes more visible.
@@ -141,3 +142,21 @@ def audience(status: Status) -> Select[tuple[Account]]:
     authors = [status.account_id] if status.reblog_of_id is None else [status.account_id, status.reblog.account_id]
     blocked = select(Block.target_account_id).where(Block.account_id.in_(authors))
     return select(Account).where(Account.id.in_(ids), Account.id.not_in(blocked), Account.suspended_at.is_(None))
+
+
+_limited_author = aliased(Account, name="visibility_limited_author")
+
+
+def unlimited_for(viewer: Account | int | None, status: Any = Status) -> ColumnElement[bool]:
+    """Leaves out of public timelines what silenced (limited) accounts post, but for their followers.
+
+    A silenced account (an admin's choice, or its whole domain's) is not
+    hidden: its followers see it as before, anyone may look at its profile.
+    It just does not reach people who did not ask for it.
+    """
+    silenced = exists().where(_limited_author.id == status.account_id, _limited_author.silenced_at.is_not(None))
+    viewer_id = viewer.id if isinstance(viewer, Account) else viewer
+    if viewer_id is None:
+        return ~silenced
+    following = exists().where(Follow.account_id == viewer_id, Follow.target_account_id == status.account_id)
+    return or_(~silenced, status.account_id == viewer_id, following)

@@ -36,7 +36,7 @@ from fedikit.core.pagination import newest_first, paginate, paginate_template
 from fedikit.core.plugins import collect
 from fedikit.core.sanitize import plain_text
 from fedikit.core.state import current
-from fedikit.core.visibility import VIEWER_CACHE, audience, hidden_by, visible_to
+from fedikit.core.visibility import VIEWER_CACHE, audience, hidden_by, unlimited_for, visible_to
 from fedikit.plugin_api import NotFound, Visibility
 
 # SQLite answers the visibility rules' ORs by gathering every row that any
@@ -71,6 +71,7 @@ def public(
         Status.reblog_of_id.is_(None),
         visible_to(viewer),
         ~hidden_by(viewer),
+        unlimited_for(viewer),
     )
     if local:
         query = query.where(Status.local.is_(True))
@@ -108,6 +109,7 @@ def tag(
         tagged([name, *any_of]),
         visible_to(viewer),
         ~hidden_by(viewer),
+        unlimited_for(viewer),
     )
     for required in all_of:
         query = query.where(tagged([required]))

@@ -697,3 +697,35 @@ def test_a_remote_edit_keeps_versions(client: FlaskClient, bob: Remote, alice_fo
     assert deliver(client, bob, _activity(bob, "Update", older, n=2)) == 202
     db.session.refresh(stored)
     assert stored.content == "<p>second </p>"
+
+
+@pytest.mark.parametrize("severity", ["silence"])
+def test_a_silenced_domain_reaches_only_its_followers(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account, severity: str
+) -> None:
+    from fedikit.core.services import domain_blocks, timelines
+
+    domain_blocks.block(remote.origin.split("//")[1], severity=severity)
+    dave = accounts.create_local_account("dave", "dave@example.com", "correct horse battery", confirmed=True).account
+    assert deliver(client, bob, follow_of(bob)) == 202  # bob (silenced from the start) follows alice
+    bob_here = accounts.find_by_uri(bob.uri)
+    assert bob_here.silenced_at is not None
+    relationships.follow(dave, bob_here)
+    relationships.authorize(bob_here, dave)  # as bob's Accept would
+    assert deliver(client, bob, create_of(bob, note_by(bob))) == 202
+    [note] = remote_statuses()
+    assert [s.id for s in timelines.public(dave)] == [note.id]  # dave follows bob
+    assert timelines.public(alice) == [] and timelines.public(None) == []  # alice and strangers do not
+
+
+def test_a_suspended_domain_is_refused_before_its_key_is_fetched(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account
+) -> None:
+    from fedikit.core.services import domain_blocks
+
+    domain_blocks.block(remote.origin.split("//")[1], severity="suspend")
+    body = encode(follow_of(bob))
+    status, _ = refused(client, body, signed(bob, body))
+    assert status == 403
+    assert accounts.find_by_uri(bob.uri) is None  # not even fetched
+    assert_nothing_followed(remote)
