@@ -9,6 +9,7 @@ Slow work (network, heavy computation) belongs in a job, not in the event.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fedikit.plugin_api.markers import hookspec
@@ -412,6 +413,30 @@ def protocols() -> list[str] | None:
     Arguments: none.
 
     Returns: names such as ``["activitypub"]``, or None.
+
+    Since: 1.0
+    """
+
+
+@hookspec
+def activity_handlers() -> Mapping[str, Callable[[dict[str, Any], AccountRecord], None]] | None:
+    """Handlers of received activities, by activity type, for a protocol plugin that dispatches by type.
+
+    The bundled ActivityPub plugin asks for them: a plugin can handle a type
+    it does not (``"Bite"``, ``"EmojiReact"``...), or do more with one it does.
+
+    When: once, when the app starts.
+
+    Semantics: all run; the mappings are merged. For a type nobody else
+    handles, the handler is the one that runs; for a type the protocol plugin
+    handles, it runs after the protocol plugin's own handler. Handlers run in
+    a background job, after the activity's signature and actor were checked;
+    one that raises is logged and does not stop the others.
+
+    Arguments: none.
+
+    Returns: a mapping of activity type to a function taking the activity
+    (the received JSON object) and the account of its verified actor; or None.
 
     Since: 1.0
     """

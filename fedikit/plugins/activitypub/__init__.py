@@ -53,9 +53,10 @@ def protocols() -> list[str]:
 
 @hookimpl
 def startup(app: Flask) -> None:
-    from fedikit.plugins.activitypub import remote
+    from fedikit.plugins.activitypub import handlers, remote
 
     remote.install(app)
+    handlers.install(app)
 
 
 # -- core events become activities ----------------------------------------------

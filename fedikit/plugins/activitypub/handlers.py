@@ -8,8 +8,9 @@ deleted or updated thing belongs to the actor. Anything else is ignored
 
 Handlers are idempotent: the same activity delivered twice finds its effect
 already stored (a status by its uri, a follow or favourite by its pair) and
-changes nothing. :data:`HANDLERS` maps a type to its handler; unknown types
-are logged and counted in :data:`UNHANDLED`.
+changes nothing. :data:`HANDLERS` maps a type to its handler; other plugins
+add theirs through the ``activity_handlers`` hook (run after ours for the same
+type); types nobody handles are logged and counted in :data:`UNHANDLED`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from fedikit.core.db import db
@@ -48,22 +50,47 @@ def activity_type(document: dict[str, Any]) -> str | None:
     return kinds[0] if kinds else None
 
 
+EXTENSION = "activitypub.handlers"
+
+
+def install(app: Flask) -> None:
+    """Collect other plugins' handlers (the ``activity_handlers`` hook), once."""
+    extra: dict[str, list[Handler]] = {}
+    for mapping in app.extensions["fedikit"].hook.activity_handlers():
+        for kind, handler in (mapping or {}).items():
+            extra.setdefault(kind, []).append(handler)
+    app.extensions[EXTENSION] = extra
+
+
 def process(activity: dict[str, Any], actor: str) -> None:
-    """The ``activitypub.process`` job: run the handler of ``activity``, received from (and signed by) ``actor``."""
+    """The ``activitypub.process`` job: run the handler of ``activity``, received from (and signed by) ``actor``.
+
+    Ours first, then other plugins' for the same type (each on its own: one
+    that fails is logged and the others still run).
+    """
     account = accounts.find_by_uri(actor)
     if account is None or account.suspended_at is not None or remote.suspended(actor):
         return
     kind = activity_type(activity)
     handler = HANDLERS.get(kind or "")
-    if handler is None:
+    extra = current_app.extensions.get(EXTENSION, {}).get(kind or "", [])
+    if handler is None and not extra:
         UNHANDLED[kind or "?"] += 1
         log.info("unhandled activity type %r from %s", kind, actor)
         return
-    try:
-        handler(activity, account)
-    except FedikitError as exc:  # refused by core (not allowed, not visible, invalid): nothing to retry
-        db.session.rollback()
-        log.info("%s %s from %s refused: %s", kind, activity.get("id"), actor, exc)
+    if handler is not None:
+        try:
+            handler(activity, account)
+        except FedikitError as exc:  # refused by core (not allowed, not visible, invalid): nothing to retry
+            db.session.rollback()
+            log.info("%s %s from %s refused: %s", kind, activity.get("id"), actor, exc)
+    for plugin_handler in extra:
+        try:
+            plugin_handler(activity, account)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("a plugin's handler of %s %s failed", kind, activity.get("id"))
 
 
 def _same_host(uri: str | None, account: Account) -> bool:

@@ -33,6 +33,7 @@ from werkzeug.test import TestResponse
 from fedikit.core.db import db
 from fedikit.core.models import Account, Follow, FollowRequest, Status
 from fedikit.core.services import accounts, relationships, statuses
+from fedikit.plugin_api import hookimpl
 from fedikit.plugin_api.testing import settle
 from fedikit.plugins.activitypub.inbox import MAX_BODY
 from fedikit.plugins.activitypub.signatures import (
@@ -729,3 +730,35 @@ def test_a_suspended_domain_is_refused_before_its_key_is_fetched(
     assert status == 403
     assert accounts.find_by_uri(bob.uri) is None  # not even fetched
     assert_nothing_followed(remote)
+
+
+class Biting:
+    """A plugin that handles an activity type the ActivityPub plugin does not, and listens to Likes too."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    @hookimpl
+    def activity_handlers(self) -> dict[str, Any]:
+        def record(activity: dict[str, Any], actor: Account) -> None:
+            self.seen.append((activity["type"], actor.uri))
+
+        return {"Bite": record, "Like": record}
+
+
+BITING = Biting()
+
+
+@pytest.mark.parametrize("fedikit_plugins", [[BITING]])
+def test_plugins_extend_the_handlers(client: FlaskClient, bob: Remote, alice: Account) -> None:
+    BITING.seen.clear()
+    from fedikit.plugins.activitypub.handlers import UNHANDLED
+
+    before = UNHANDLED["Bite"]
+    assert deliver(client, bob, _activity(bob, "Bite", alice.uri)) == 202
+    mine = statuses.post(alice, "like me")
+    assert deliver(client, bob, _activity(bob, "Like", mine.uri, n=2)) == 202
+    assert BITING.seen == [("Bite", bob.uri), ("Like", bob.uri)]
+    assert UNHANDLED["Bite"] == before  # handled, by the plugin
+    db.session.refresh(mine)
+    assert mine.favourites_count == 1  # the bundled handler ran first
