@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from fedikit.core.db import db
 from fedikit.core.models import Account, Follow, Status
@@ -215,3 +216,72 @@ def test_failing_plugin_does_not_stop_others_or_undo_the_change(
     assert recorder.called("status_created")
     assert db.session.get(Status, status.id) is not None
     assert "plugin 'broken' failed handling status_created" in caplog.text
+
+
+def test_hook_pinned(fedikit_app: Any, people: tuple[Account, Account]) -> None:
+    alice, _ = people
+    status = statuses.post(alice, "my best")
+    with record_hooks(fedikit_app) as recorder:
+        statuses.pin(alice, status)
+        statuses.pin(alice, status)  # a repeat fires nothing
+    kwargs = only(recorder, "pinned")
+    assert (kwargs["account"].id, kwargs["status"].id) == (alice.id, status.id)
+
+
+def test_hook_unpinned(fedikit_app: Any, people: tuple[Account, Account]) -> None:
+    alice, _ = people
+    status = statuses.post(alice, "my best")
+    statuses.pin(alice, status)
+    with record_hooks(fedikit_app) as recorder:
+        statuses.unpin(alice, status)
+        statuses.unpin(alice, status)  # nothing left to unpin: no second event
+    kwargs = only(recorder, "unpinned")
+    assert (kwargs["account"].id, kwargs["status"].id) == (alice.id, status.id)
+
+
+def test_hook_poll_voted(fedikit_app: Any, people: tuple[Account, Account]) -> None:
+    from fedikit.core.services import polls
+
+    alice, bob = people
+    status = statuses.post(bob, "tea or coffee?", poll=polls.spec(["tea", "coffee"], 3600, multiple=True))
+    with record_hooks(fedikit_app) as recorder:
+        polls.vote(alice, polls.for_status(status.id), ["1", "0"])
+    kwargs = only(recorder, "poll_voted")
+    assert (kwargs["account"].id, kwargs["status"].id, kwargs["choices"]) == (alice.id, status.id, [1, 0])
+
+
+def test_hook_reported(fedikit_app: Any, people: tuple[Account, Account]) -> None:
+    from fedikit.core.services import reports
+
+    alice, bob = people
+    status = statuses.post(bob, "rude")
+    with record_hooks(fedikit_app) as recorder:
+        report = reports.file(alice, bob, status_ids=[status.id], comment="look", forward=True)
+    kwargs = only(recorder, "reported")
+    assert (kwargs["report"].id, kwargs["target"].id) == (report.id, bob.id)
+    assert [s.id for s in kwargs["statuses"]] == [status.id]
+    assert kwargs["report"].forwarded is False  # bob is local: there is no other server to tell
+
+
+def test_hook_account_moved(fedikit_app: Any, people: tuple[Account, Account]) -> None:
+    alice, bob = people
+    carol = accounts.create_local_account("carol", "carol@example.com", "correct horse battery").account
+    relationships.follow(carol, alice)
+    accounts.add_alias(bob, alice)
+    with record_hooks(fedikit_app) as recorder:
+        accounts.move(alice, bob)
+    kwargs = only(recorder, "account_moved")
+    assert (kwargs["account"].id, kwargs["target"].id) == (alice.id, bob.id)
+    assert db.session.get(Account, alice.id).moved_to_account_id == bob.id
+    follows = db.session.scalars(select(Follow.target_account_id).where(Follow.account_id == carol.id)).all()
+    assert follows == [bob.id]  # carol followed alice: she follows bob now
+
+
+def test_a_move_needs_the_target_to_name_the_account(fedikit_app: Any, people: tuple[Account, Account]) -> None:
+    from fedikit.core.errors import ValidationError
+
+    alice, bob = people
+    with record_hooks(fedikit_app) as recorder, pytest.raises(ValidationError, match="alias"):
+        accounts.move(alice, bob)
+    assert not recorder.called("account_moved")
+    assert db.session.get(Account, alice.id).moved_to_account_id is None

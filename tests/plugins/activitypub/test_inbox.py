@@ -750,7 +750,7 @@ BITING = Biting()
 
 
 @pytest.mark.parametrize("fedikit_plugins", [[BITING]])
-def test_plugins_extend_the_handlers(client: FlaskClient, bob: Remote, alice: Account) -> None:
+def test_hook_activity_handlers(client: FlaskClient, bob: Remote, alice: Account) -> None:
     BITING.seen.clear()
     from fedikit.plugins.activitypub.handlers import UNHANDLED
 

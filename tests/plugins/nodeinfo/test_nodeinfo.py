@@ -13,6 +13,7 @@ from fedikit.core.db import db, utcnow
 from fedikit.core.models import Account, Status
 from fedikit.core.services import statuses
 from fedikit.core.services.accounts import create_local_account
+from fedikit.plugin_api import hookimpl
 
 SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 
@@ -52,6 +53,17 @@ def test_document_on_an_empty_instance(fedikit_client: FlaskClient) -> None:
         "metadata": {"nodeName": "fedikit.test", "nodeDescription": ""},
     }
     assert fedikit_client.get("/nodeinfo/2.1").status_code == 404  # Mastodon serves 2.0 only
+
+
+class Diaspora:
+    @hookimpl
+    def protocols(self) -> list[str]:
+        return ["diaspora", "activitypub"]
+
+
+@pytest.mark.parametrize("fedikit_plugins", [[Diaspora()]])
+def test_hook_protocols(fedikit_client: FlaskClient) -> None:
+    assert nodeinfo(fedikit_client)["protocols"] == ["activitypub", "diaspora"]  # merged, each once
 
 
 @pytest.mark.parametrize("settings", [{"FEDIKIT_DISABLED_PLUGINS": "activitypub"}])
