@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import g, has_app_context
 from sqlalchemy import select
 
 from fedikit.core.db import db
@@ -72,13 +73,27 @@ def find(domain: str) -> DomainBlock | None:
 
 
 def policy(domain: str | None) -> Policy:
-    """The policy for ``domain``; local accounts (``None``) are never blocked."""
+    """The policy for ``domain``; local accounts (``None``) are never blocked.
+
+    Remembered for the rest of the request or job (an activity asks about its
+    domain several times); a change made meanwhile by this app context is seen.
+    """
     if not domain:
         return NO_BLOCK
-    block = find(domain)
-    if block is None:
-        return NO_BLOCK
-    return Policy(block.severity, block.reject_media, block.reject_reports)
+    known: dict[str, Policy] = g.setdefault(_MEMO, {}) if has_app_context() else {}
+    key = _normal(domain)
+    if key not in known:
+        block = find(domain)
+        known[key] = NO_BLOCK if block is None else Policy(block.severity, block.reject_media, block.reject_reports)
+    return known[key]
+
+
+_MEMO = "fedikit_domain_policies"
+
+
+def _forget() -> None:
+    if has_app_context():
+        g.pop(_MEMO, None)
 
 
 def block(
@@ -105,6 +120,7 @@ def block(
     found.private_comment = private_comment
     db.session.add(found)
     db.session.commit()
+    _forget()
     return found
 
 
@@ -114,6 +130,7 @@ def unblock(domain: str) -> bool:
         return False
     db.session.delete(found)
     db.session.commit()
+    _forget()
     return True
 
 

@@ -69,24 +69,34 @@ def record_failure(domain: str, today: dt.date | None = None) -> bool:
     return unavailable
 
 
-def record_success(domain: str) -> None:
-    """Remember that a delivery to ``domain`` succeeded: it is available again and its failing days are forgotten.
+def record_success(*domains: str) -> None:
+    """Remember that deliveries to ``domains`` succeeded: they are available again, their failing days forgotten.
 
-    One UPDATE (no read first) because this runs after every successful
-    delivery; the row is created only the first time. Commits.
+    This runs after every batch of deliveries, so it costs one look, one
+    UPDATE for the rows that exist and one INSERT for the first-seen domains,
+    and one commit, however many domains the batch reached.
     """
-    domain = _normal(domain)
+    wanted = sorted({_normal(domain) for domain in domains if domain})
+    if not wanted:
+        return
+    now = utcnow()
     clear = (
         update(RemoteInstance)
-        .where(RemoteInstance.domain == domain)
-        .values(failure_days=[], unavailable_since=None, last_success_at=utcnow())
+        .where(RemoteInstance.domain.in_(wanted))
+        .values(failure_days=[], unavailable_since=None, last_success_at=now)
     )
-    if db.session.execute(clear).rowcount:
-        db.session.commit()
-        return
-    db.session.add(RemoteInstance(domain=domain, failure_days=[], last_success_at=utcnow()))
-    if not commit_unless_duplicate():  # a concurrent job created the row first: clear that one
+    known = set(db.session.scalars(select(RemoteInstance.domain).where(RemoteInstance.domain.in_(wanted))))
+    db.session.execute(clear)
+    db.session.add_all(
+        RemoteInstance(domain=domain, failure_days=[], last_success_at=now) for domain in wanted if domain not in known
+    )
+    if not commit_unless_duplicate():  # a concurrent job created one of the rows first: clear them all again
         db.session.execute(clear)
+        db.session.add_all(
+            RemoteInstance(domain=d, failure_days=[], last_success_at=now)
+            for d in set(wanted)
+            - set(db.session.scalars(select(RemoteInstance.domain).where(RemoteInstance.domain.in_(wanted))))
+        )
         db.session.commit()
 
 

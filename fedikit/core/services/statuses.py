@@ -280,8 +280,11 @@ def receive(
         db.session.add(conversation)
         db.session.flush()
         conversation_id = conversation.id
+    status_id = id_at(created_at) if created_at is not None else next_id()
+    while created_at is not None and db.session.get(Status, status_id) is not None:  # a rare collision
+        status_id = id_at(created_at)
     status = Status(
-        id=id_at(created_at) if created_at is not None else next_id(),
+        id=status_id,
         uri=uri,
         url=url or uri,
         account=author,

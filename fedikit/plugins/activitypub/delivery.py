@@ -125,8 +125,7 @@ def _record_health(inboxes: list[str], results: list[str]) -> None:
     """
     delivered = {remote.authority(i) for i, result in zip(inboxes, results, strict=True) if result == DELIVERED}
     failed = {remote.authority(i) for i, result in zip(inboxes, results, strict=True) if result == RETRY}
-    for domain in sorted(delivered):
-        remote_instances.record_success(domain)
+    remote_instances.record_success(*delivered)
     for domain in sorted(failed - delivered):
         if remote_instances.record_failure(domain):
             log.warning(

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
@@ -124,7 +126,8 @@ def actor(uri: str, *, refresh: bool = False) -> Account:
 def actor_for_key(key_uri: str, *, refresh: bool = False) -> Account:
     """The account whose public key ``key_uri`` (``<actor>#main-key``, or a key document) names."""
     owner_uri = key_uri.partition("#")[0]
-    stored = accounts.find_by_uri(owner_uri)
+    # The key is what the caller wants: read it with the account, not in a query of its own.
+    stored = db.session.scalar(select(Account).where(Account.uri == owner_uri).options(undefer(Account.public_key)))
     if stored is not None and not refresh:
         return stored
     document = fetch_document(owner_uri)
