@@ -324,3 +324,24 @@ def test_pins_show_on_the_other_server(pair: tuple[Instance, Instance]) -> None:
 
     yara.status_unpin(post["id"])
     eventually(lambda: not zack.account_statuses(yara_there["id"], pinned=True), what="the Remove on A")
+
+
+def test_a_block_and_a_profile_update_reach_the_other_server(pair: tuple[Instance, Instance]) -> None:
+    a, b = pair
+    abe = a.person("abe")
+    bea = b.person("bea")
+    abe_there = _remote(bea, abe.handle)
+    bea.account_follow(abe_there["id"])
+    eventually(lambda: bea.account_relationships(abe_there["id"])[0]["following"], what="bea's Accept")
+
+    abe.account_update_credentials(display_name="Abe Lincoln", note="gardener and #woodworker")
+    renamed = eventually(
+        lambda: (x := bea.account(abe_there["id"]))["display_name"] == "Abe Lincoln" and x, what="the Update on B"
+    )
+    assert "gardener" in renamed["note"]
+
+    bea_there = _remote(abe, bea.handle)
+    abe.account_block(bea_there["id"])
+    # B ends bea's follow of abe (a block ends follows both ways) and tells nobody else.
+    eventually(lambda: not bea.account_relationships(abe_there["id"])[0]["following"], what="the Block on B")
+    assert abe.account_relationships(bea_there["id"])[0]["blocking"] is True

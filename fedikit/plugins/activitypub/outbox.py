@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from fedikit.core.api.serializers.common import media_url
 from fedikit.core.db import db
-from fedikit.core.models import Account, Follow, Status, StatusPin
+from fedikit.core.models import Account, FeaturedTag, Follow, Status, StatusPin, Tag
 from fedikit.core.services import polls
 from fedikit.core.visibility import PUBLIC_VISIBILITIES, audience
 from fedikit.plugins.activitypub import delivery, documents, remote
@@ -108,6 +108,16 @@ def pinned_statuses(account: Account) -> list[Status]:
         .join(StatusPin, StatusPin.status_id == Status.id)
         .where(StatusPin.account_id == account.id, Status.visibility.in_(PUBLIC_VISIBILITIES))
         .order_by(StatusPin.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def featured_tag_names(account: Account) -> list[str]:
+    query = (
+        select(Tag.name)
+        .join(FeaturedTag, FeaturedTag.tag_id == Tag.id)
+        .where(FeaturedTag.account_id == account.id)
+        .order_by(FeaturedTag.id)
     )
     return list(db.session.scalars(query))
 

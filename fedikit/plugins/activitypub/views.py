@@ -126,6 +126,18 @@ def featured(username: str) -> Response:
     return as_activity_json(document)
 
 
+@bp.get("/users/<username>/collections/tags")
+def featured_tags(username: str) -> Response:
+    """The hashtags the account features on its profile, as Hashtag objects."""
+    account = _local_account(username)
+    _fetching_account()
+    tags = outbox.featured_tag_names(account)
+    document = documents.ordered_collection(f"{account.uri}/collections/tags", len(tags))
+    base = current_app.config["BASE_URL"]
+    document["orderedItems"] = [{"type": "Hashtag", "href": f"{base}/tags/{name}", "name": f"#{name}"} for name in tags]
+    return as_activity_json(document)
+
+
 @bp.post("/users/<username>/inbox")
 def personal_inbox(username: str) -> Response:
     _local_account(username)

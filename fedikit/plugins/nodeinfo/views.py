@@ -1,6 +1,7 @@
 """``/.well-known/nodeinfo`` (where the document is) and ``/nodeinfo/2.0`` (the document), as Mastodon serves them.
 
-Mastodon serves schema 2.0 only, and so does this plugin. Cross-origin
+Schemas 2.0 (all Mastodon serves) and 2.1, both listed in the discovery
+document, 2.0 first. Cross-origin
 readers are allowed by core, which answers every ``/.well-known/`` and
 ``/nodeinfo/`` path with the API's CORS headers.
 """
@@ -16,8 +17,15 @@ from flask import Blueprint, Response
 from fedikit.core.services import instance
 from fedikit.core.state import current
 
+VERSIONS = ("2.0", "2.1")
 SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 CONTENT_TYPE = f'application/json; profile="{SCHEMA}#"'
+
+
+def schema(schema_version: str) -> str:
+    return f"http://nodeinfo.diaspora.software/ns/schema/{schema_version}"
+
+
 SOFTWARE_NAME = "fedikit"  # the schema asks for [a-z0-9-]
 
 bp = Blueprint("nodeinfo", __name__)
@@ -31,19 +39,21 @@ def _json(data: Any, content_type: str, max_age: int) -> Response:
 
 @bp.get("/.well-known/nodeinfo")
 def discovery() -> Response:
-    href = f"{current().config['BASE_URL']}/nodeinfo/2.0"
-    return _json({"links": [{"rel": SCHEMA, "href": href}]}, "application/json", 3 * 86400)
+    base = current().config["BASE_URL"]
+    links = [{"rel": schema(v), "href": f"{base}/nodeinfo/{v}"} for v in VERSIONS]
+    return _json({"links": links}, "application/json", 3 * 86400)
 
 
-@bp.get("/nodeinfo/2.0")
-def document() -> Response:
-    return _json(nodeinfo(), CONTENT_TYPE, 1800)
+@bp.get("/nodeinfo/<any('2.0', '2.1'):schema_version>")
+def document(schema_version: str) -> Response:
+    return _json(nodeinfo(schema_version), f'application/json; profile="{schema(schema_version)}#"', 1800)
 
 
-def nodeinfo() -> dict[str, Any]:
-    """The NodeInfo 2.0 document."""
+def nodeinfo(schema_version: str = "2.0") -> dict[str, Any]:
+    """The NodeInfo document in schema 2.0 or 2.1 (2.1's optional ``software.repository``/``homepage``
+    are left out: the package does not declare them)."""
     return {
-        "version": "2.0",
+        "version": schema_version,
         "software": {"name": SOFTWARE_NAME, "version": version("fedikit")},
         "protocols": sorted({name for names in current().hook.protocols() for name in names or ()}),
         "services": {"outbound": [], "inbound": []},

@@ -158,3 +158,17 @@ def test_collections_count(client: FlaskClient, alice: Account, bob: Remote) -> 
     assert followers["type"] == "OrderedCollection" and followers["totalItems"] == 1
     assert get(client, "/users/alice/outbox").json["totalItems"] == 1
     assert get(client, "/users/alice/following").json["totalItems"] == 0
+
+
+def test_featured_collections(client: FlaskClient, alice: Account) -> None:
+    from fedikit.core.services import featured_tags
+
+    pinned = statuses.post(alice, "pinned")
+    hidden = statuses.post(alice, "pinned, followers only", visibility="private")
+    statuses.pin(alice, pinned)
+    statuses.pin(alice, hidden)
+    featured_tags.feature(alice, "Gardening")
+    featured = get(client, "/users/alice/collections/featured").json
+    assert [note["id"] for note in featured["orderedItems"]] == [pinned.uri]  # anyone reads it: public ones only
+    tags = get(client, "/users/alice/collections/tags").json
+    assert [(t["type"], t["name"]) for t in tags["orderedItems"]] == [("Hashtag", "#gardening")]

@@ -31,11 +31,16 @@ def test_plugin_is_bundled_and_loaded(fedikit_app: Flask) -> None:
     assert info.hooks(fedikit_app.extensions["fedikit"].pm) == ["register_blueprints"]
 
 
-def test_well_known_points_at_the_2_0_document(fedikit_client: FlaskClient) -> None:
+def test_well_known_points_at_the_2_0_and_2_1_documents(fedikit_client: FlaskClient) -> None:
     response = fedikit_client.get("/.well-known/nodeinfo")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
-    assert response.json == {"links": [{"rel": SCHEMA, "href": "https://fedikit.test/nodeinfo/2.0"}]}
+    assert response.json == {
+        "links": [
+            {"rel": SCHEMA, "href": "https://fedikit.test/nodeinfo/2.0"},
+            {"rel": SCHEMA.replace("2.0", "2.1"), "href": "https://fedikit.test/nodeinfo/2.1"},
+        ]
+    }
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "public" in response.headers["Cache-Control"]
 
@@ -52,7 +57,12 @@ def test_document_on_an_empty_instance(fedikit_client: FlaskClient) -> None:
         "openRegistrations": False,  # REGISTRATIONS_MODE defaults to none
         "metadata": {"nodeName": "fedikit.test", "nodeDescription": ""},
     }
-    assert fedikit_client.get("/nodeinfo/2.1").status_code == 404  # Mastodon serves 2.0 only
+    newer = fedikit_client.get("/nodeinfo/2.1")
+    assert (
+        newer.headers["Content-Type"] == 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"'
+    )
+    assert newer.json == {**nodeinfo(fedikit_client), "version": "2.1"}
+    assert fedikit_client.get("/nodeinfo/2.2").status_code == 404
 
 
 class Diaspora:
