@@ -90,9 +90,10 @@ def _postgres(statement: str) -> None:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, int, float]]:
-    """Start ``fedikit serve``; yields the process, its port and the seconds to the first 200."""
-    port = free_port()
+def serving(env: dict[str, str], port: int | None = None) -> Iterator[tuple[subprocess.Popen, int, float]]:
+    """Start ``fedikit serve`` (on ``port``, else a free one); yields the process, its port and the seconds to
+    the first 200. An instance that federates must be given its port: its LOCAL_DOMAIN names it."""
+    port = port or free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
         [*fedikit_command(), "serve", "--port", str(port)],

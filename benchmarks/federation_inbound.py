@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import http.client
 import json
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from _measure import app_for
-from _server import fedikit_command, free_port, migrated_instance, wait_for_health
+from _server import free_port, migrated_instance, serving
 from sqlalchemy import text
 
 TARGET_PROCESSED_PER_SECOND = 500.0
@@ -134,23 +133,6 @@ class RemoteActor:
         return body, headers
 
 
-@contextlib.contextmanager
-def serving_on(env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
-    """``fedikit serve`` on ``port`` (its LOCAL_DOMAIN must name that port, for the signed Host)."""
-    process = subprocess.Popen(
-        [*fedikit_command(), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_health(port, process)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def post_all(port: int, requests: list[tuple[bytes, dict[str, str]]], connections: int) -> tuple[list[int], float]:
     """POST every request over ``connections`` keep-alive connections; the status codes and the seconds taken."""
     chunks = [requests[i::connections] for i in range(connections)]
@@ -223,7 +205,7 @@ def main() -> None:
             + ("all in one second" if args.same_second else "one second apart")
         )
 
-        with serving_on(env, port):
+        with serving(env, port):
             # The first delivery makes the instance fetch and store the actor: not measured.
             codes, _ = post_all(port, [warmup], 1)
             assert codes == [202], codes

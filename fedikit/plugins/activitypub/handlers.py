@@ -147,17 +147,21 @@ def _our_follow(activity: dict[str, Any], actor: Account) -> Account | None:
     return _local_account(follow_uri.partition("#")[0]) if follow_uri else None
 
 
+def _pending(follower: Account, target: Account) -> bool:
+    return (
+        db.session.scalar(
+            select(FollowRequest.id).where(
+                FollowRequest.account_id == follower.id, FollowRequest.target_account_id == target.id
+            )
+        )
+        is not None
+    )
+
+
 @handles("Accept")
 def accept(activity: dict[str, Any], actor: Account) -> None:
     follower = _our_follow(activity, actor)
-    if follower is None:
-        return
-    pending = db.session.scalar(
-        select(FollowRequest).where(
-            FollowRequest.account_id == follower.id, FollowRequest.target_account_id == actor.id
-        )
-    )
-    if pending is not None:
+    if follower is not None and _pending(follower, actor):
         relationships.authorize(actor, follower)
 
 
@@ -166,12 +170,7 @@ def reject(activity: dict[str, Any], actor: Account) -> None:
     follower = _our_follow(activity, actor)
     if follower is None:
         return
-    pending = db.session.scalar(
-        select(FollowRequest).where(
-            FollowRequest.account_id == follower.id, FollowRequest.target_account_id == actor.id
-        )
-    )
-    if pending is not None:
+    if _pending(follower, actor):
         relationships.reject(actor, follower)
     else:  # a Reject of an accepted follow ends it
         relationships.unfollow(follower, actor)
