@@ -30,6 +30,7 @@ from fedikit.core.models.relationships import (
 )
 from fedikit.core.models.statuses import (
     Conversation,
+    CustomEmoji,
     MediaAttachment,
     Mention,
     Poll,
@@ -41,6 +42,7 @@ from fedikit.core.models.statuses import (
 )
 
 __all__ = [
+    "CustomEmoji",
     "AccessToken",
     "Account",
     "AccountConversation",

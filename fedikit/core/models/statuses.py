@@ -163,3 +163,17 @@ class PollVote(SnowflakeMixin, Base):
     choice: Mapped[int]
     uri: Mapped[str | None] = mapped_column(String(2048))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CustomEmoji(SnowflakeMixin, TimestampMixin, Base):
+    """A custom emoji (``:shortcode:``): a remote server's, known from the Emoji tags of its posts."""
+
+    __tablename__ = "custom_emojis"
+    __table_args__ = (UniqueConstraint("shortcode", "domain"),)
+
+    shortcode: Mapped[str] = mapped_column(String(128))
+    domain: Mapped[str | None] = mapped_column(String(255))  # None: this instance's own
+    uri: Mapped[str | None] = mapped_column(String(2048))
+    image_remote_url: Mapped[str | None] = mapped_column(String(2048))
+    visible_in_picker: Mapped[bool] = mapped_column(default=True)
+    disabled: Mapped[bool] = mapped_column(default=False)

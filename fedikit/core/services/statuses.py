@@ -36,6 +36,7 @@ from fedikit.core.models import (
 )
 from fedikit.core.sanitize import sanitize_html
 from fedikit.core.services import conversations, domain_blocks, polls, timelines
+from fedikit.core.services import emojis as custom_emojis
 from fedikit.core.services.notifications import notify
 from fedikit.core.state import current
 from fedikit.core.visibility import PUBLIC_VISIBILITIES, can_see
@@ -235,6 +236,7 @@ def receive(
     tags: Sequence[str] = (),
     media: Sequence[Mapping[str, Any]] = (),
     poll: Mapping[str, Any] | None = None,
+    emojis: Sequence[Mapping[str, Any]] = (),
     created_at: dt.datetime | None = None,
 ) -> Status:
     """Store a remote status a protocol plugin received or fetched; the one it already stored, if any.
@@ -251,6 +253,7 @@ def receive(
     ``blurhash``, ``focus`` (x, y), ``width`` and ``height``. They are shown
     from their remote URL, and not kept at all from a domain whose media the
     admin rejects. ``poll``: keyword arguments of :func:`.polls.attach_remote`.
+    ``emojis``: the custom emojis the post defines (see :func:`.emojis.store_remote`).
     """
     if author.local:
         raise ValidationError("Validation failed: a received status must have a remote author")
@@ -305,6 +308,7 @@ def receive(
     status.mentions = [Mention(account=account) for account in dict.fromkeys(mentioned)]
     if not domain_blocks.policy(author.domain).reject_media:
         status.media_attachments = [_remote_media(author, m) for m in media[:MAX_MEDIA]]
+        custom_emojis.store_remote(author.domain, emojis)
     author.statuses_count = Account.statuses_count + 1
     author.last_status_at = utcnow()
     if in_reply_to is not None:
@@ -444,6 +448,7 @@ def receive_edit(
     mentioned: Sequence[Account] = (),
     tags: Sequence[str] = (),
     poll: Mapping[str, Any] | None = None,
+    emojis: Sequence[Mapping[str, Any]] = (),
     edited_at: dt.datetime | None = None,
 ) -> Status:
     """Apply a remote author's edit of their status (content is remote HTML, sanitised here).
@@ -483,6 +488,8 @@ def receive_edit(
     status.sensitive = sensitive
     status.language = language
     status.tags = _tags(list(dict.fromkeys(tags)))
+    if not domain_blocks.policy(author.domain).reject_media:
+        custom_emojis.store_remote(author.domain, emojis)
     _mention_new(status, author, list(dict.fromkeys(mentioned)))
     return _edited(status, author, existing.options if existing is not None else None, at=edited_at)
 

@@ -266,6 +266,7 @@ def store_note(
         tags=note.hashtags,
         media=note.attachments,
         poll=parse.poll(document),
+        emojis=parse.emojis(document),
         created_at=note.published,
     )
 
@@ -360,6 +361,7 @@ def update(activity: dict[str, Any], actor: Account) -> None:
         mentioned=[a for a in map(accounts.find_by_uri, note.mentions) if a is not None],
         tags=note.hashtags,
         poll=parse.poll(document),
+        emojis=parse.emojis(document),
         edited_at=note.updated,
     )
 

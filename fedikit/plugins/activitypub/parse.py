@@ -451,3 +451,24 @@ def vote(doc: dict[str, Any]) -> tuple[str, str] | None:
     if not isinstance(name, str) or not name.strip() or not question:
         return None
     return question, name.strip()[:MAX_POLL_OPTION]
+
+
+MAX_EMOJIS = 50
+_SHORTCODE = re.compile(r":?([A-Za-z0-9_]{2,128}):?")
+
+
+def emojis(doc: dict[str, Any]) -> list[dict[str, str | None]]:
+    """The custom emojis a document's ``tag`` defines (``Emoji`` with ``name`` ``:code:`` and an image),
+    as ``{"shortcode", "url", "uri"}``, at most 50."""
+    found: dict[str, dict[str, str | None]] = {}
+    for item in as_list(doc.get("tag") if isinstance(doc, dict) else None):
+        if len(found) >= MAX_EMOJIS:
+            break
+        if not isinstance(item, dict) or item.get("type") != "Emoji" or not isinstance(item.get("name"), str):
+            continue
+        code = _SHORTCODE.fullmatch(item["name"].strip())
+        url = _image_url(item.get("icon"))
+        if code and url and code.group(1) not in found:
+            uri = item.get("id")
+            found[code.group(1)] = {"shortcode": code.group(1), "url": url, "uri": http_url(uri)}
+    return list(found.values())

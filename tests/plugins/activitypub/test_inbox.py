@@ -762,3 +762,27 @@ def test_hook_activity_handlers(client: FlaskClient, bob: Remote, alice: Account
     assert UNHANDLED["Bite"] == before  # handled, by the plugin
     db.session.refresh(mine)
     assert mine.favourites_count == 1  # the bundled handler ran first
+
+
+def test_custom_emojis_of_a_remote_post(
+    client: FlaskClient, bob: Remote, alice: Account, alice_follows_bob: Account
+) -> None:
+    from fedikit.core.api.serializers.statuses import status as status_entity
+
+    blob = {"type": "Emoji", "name": ":blob:", "icon": {"type": "Image", "url": "http://img.example/blob.png"}}
+    evil = {"type": "Emoji", "name": ":x:", "icon": {"url": "javascript:alert(1)"}}  # no usable image: ignored
+    note = note_by(bob, "<p>hello :blob: and :unknown:</p>", tag=[blob, evil])
+    assert deliver(client, bob, create_of(bob, note)) == 202
+    [stored] = remote_statuses()
+    emojis = status_entity(alice, stored)["emojis"]
+    assert emojis == [
+        {
+            "shortcode": "blob",
+            "url": "http://img.example/blob.png",
+            "static_url": "http://img.example/blob.png",
+            "visible_in_picker": False,
+            "category": None,
+        }
+    ]
+    local = statuses.post(alice, "my own :blob: is just text")
+    assert status_entity(alice, local)["emojis"] == []  # another server's emoji is not ours

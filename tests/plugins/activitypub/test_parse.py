@@ -570,3 +570,26 @@ def test_round_trip(visibility: str) -> None:
     assert parsed.published == status.created_at
     assert parsed.attachments[0]["focus"] == (0.1, 0.2)
     assert parsed.attachments[0]["description"] == "alt"
+
+
+def test_emoji_tags_are_read_bounded_and_checked() -> None:
+    good = {
+        "type": "Emoji",
+        "name": ":blob_cat:",
+        "id": "https://x.example/emojis/1",
+        "icon": {"url": "https://x.example/b.png"},
+    }
+    tags = [
+        good,
+        {**good, "name": ":blob_cat:"},  # repeated: once
+        {"type": "Emoji", "name": ":a:", "icon": {"url": "https://x.example/a.png"}},  # too short a code
+        {"type": "Emoji", "name": ":bad code:", "icon": {"url": "https://x.example/c.png"}},
+        {"type": "Emoji", "name": ":noimage:"},
+        {"type": "Emoji", "name": ":js:", "icon": {"url": "javascript:alert(1)"}},
+        *({"type": "Emoji", "name": f":e{n}:", "icon": {"url": f"https://x.example/{n}.png"}} for n in range(100)),
+    ]
+    found = parse.emojis({"tag": tags})
+    assert found[0] == {"shortcode": "blob_cat", "url": "https://x.example/b.png", "uri": "https://x.example/emojis/1"}
+    assert len(found) == parse.MAX_EMOJIS
+    assert not {"a", "bad code", "noimage", "js"} & {e["shortcode"] for e in found}
+    assert parse.emojis({"tag": good}) == [found[0]]  # a single tag object, not a list

@@ -27,6 +27,7 @@ from fedikit.core.models import (
     Tag,
     status_tags,
 )
+from fedikit.core.services import emojis
 
 
 def _preload(statuses: Sequence[Status]) -> dict[int, Status]:
@@ -72,6 +73,7 @@ class Viewer:
         self.bookmarked: set[int] = set()
         self.pinned: set[int] = set()
         self.muted: set[int] = set()
+        self.emojis: dict[int, list[dict[str, Any]]] = {}
         if viewer is None or not ids:
             return
         kinds = [
@@ -111,6 +113,7 @@ def statuses(viewer: Account | None, page: Sequence[Status]) -> list[dict[str, A
         {a.id: a for a in db.session.scalars(select(Application).where(Application.id.in_(app_ids)))} if app_ids else {}
     )
     polls = polls_for(viewer, all_ids)
+    state.emojis = emojis.used_by(loaded.values())
     return [_status(loaded[s.id], loaded, state, apps, polls) for s in page]
 
 
@@ -160,7 +163,7 @@ def _status(
             for m in s.mentions
         ],
         "tags": [{"name": t.name, "url": f"{base_url()}/tags/{t.name}"} for t in s.tags],
-        "emojis": [],
+        "emojis": state.emojis.get(s.id, []),
         "card": None,
         "poll": polls.get(s.id) if boosted is None else None,
         "quote": None,
