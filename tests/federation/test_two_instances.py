@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from instances import Instance, eventually, running
+from instances import Instance, eventually, mastodon, running
 
 pytestmark = pytest.mark.slow
 
@@ -345,3 +346,31 @@ def test_a_block_and_a_profile_update_reach_the_other_server(pair: tuple[Instanc
     # B ends bea's follow of abe (a block ends follows both ways) and tells nobody else.
     eventually(lambda: not bea.account_relationships(abe_there["id"])[0]["following"], what="the Block on B")
     assert abe.account_relationships(bea_there["id"])[0]["blocking"] is True
+
+
+def test_a_deleted_account_is_gone_on_the_other_server(pair: tuple[Instance, Instance]) -> None:
+    a, b = pair
+    cid = a.person("cid")
+    dot = b.person("dot")
+    cid_there = _remote(dot, cid.handle)
+    dot.account_follow(cid_there["id"])
+    eventually(lambda: dot.account_relationships(cid_there["id"])[0]["following"], what="dot's Accept")
+    post = cid.status_post("goodbye world")
+    eventually(lambda: [s for s in dot.timeline_home() if s["uri"] == post["uri"]], what="the post on B")
+
+    a.cli("accounts", "delete", "cid", "--yes")
+
+    def gone_on_b() -> bool:
+        try:
+            dot.account(cid_there["id"])
+        except mastodon.MastodonNotFoundError:  # a removed account is not shown any more
+            return True
+        return False
+
+    eventually(gone_on_b, what="the Delete on B")
+    assert not dot.account_relationships(cid_there["id"])[0]["following"]
+    assert not [s for s in dot.timeline_home() if s["uri"] == post["uri"]]
+    gone = urllib.request.Request(cid_there["uri"], headers={"Accept": "application/activity+json"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(gone)
+    assert answer.value.code == 410  # Gone, as Mastodon answers for a deleted account

@@ -285,3 +285,25 @@ def test_a_move_needs_the_target_to_name_the_account(fedikit_app: Any, people: t
         accounts.move(alice, bob)
     assert not recorder.called("account_moved")
     assert db.session.get(Account, alice.id).moved_to_account_id is None
+
+
+def test_hook_account_deleted(fedikit_app: Any, people: tuple[Account, Account]) -> None:
+    alice, bob = people
+    relationships.follow(bob, alice)
+    statuses.post(alice, "soon gone")
+    seen: list[int] = []
+
+    class Checker:
+        @hookimpl
+        def account_deleted(self, account: Any) -> None:
+            # fired before the follows are removed: the followers can still be found
+            seen.extend(db.session.scalars(select(Follow.account_id).where(Follow.target_account_id == account.id)))
+
+    with register_plugin(fedikit_app, Checker()), record_hooks(fedikit_app) as recorder:
+        accounts.delete_local(alice)
+    assert only(recorder, "account_deleted")["account"].id == alice.id
+    assert seen == [bob.id]
+    gone = db.session.get(Account, alice.id)
+    assert gone.suspended_at is not None and gone.user is None and gone.statuses_count == 0
+    assert db.session.scalars(select(Follow)).all() == []
+    assert accounts.find_user("alice") is None

@@ -149,6 +149,22 @@ def accounts_move(username: str, handle: str) -> None:
     click.echo("OK")
 
 
+@accounts_group.command("delete")
+@click.argument("username")
+@click.confirmation_option(prompt="Delete the account, its posts and its login for good?")
+def accounts_delete(username: str) -> None:
+    """Delete a local account, as ``tootctl accounts delete`` does: other servers are told it is gone."""
+    from fedikit.core.services import accounts
+
+    app = _app()
+    with app.app_context():
+        account = accounts.find_local(username)
+        if account is None or account.user is None:
+            raise click.ClickException(f"no local account named {username!r}")
+        accounts.delete_local(account)
+    click.echo("OK")
+
+
 @accounts_group.command("ensure-owner")
 @click.option("--username", default="owner", show_default=True)
 @click.option("--email", default=None, help="Default: USERNAME@LOCAL_DOMAIN's host.")

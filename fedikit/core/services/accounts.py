@@ -341,11 +341,36 @@ def move(account: Account, target: Account) -> None:
 def remove_remote(account: Account) -> None:
     """A remote account was deleted by its server: its follows end, its statuses go, the account stays
     (suspended and emptied) so that nothing its server sends about it later brings it back."""
+    if account.local:
+        raise ValidationError("Validation failed: only remote accounts are removed this way")
+    _empty(account)
+
+
+def delete_local(account: Account) -> None:
+    """Delete a local account (``tootctl accounts delete``): its login, follows and statuses go.
+
+    The account row stays, suspended and emptied, so that its name is never
+    given to someone else and other servers are answered "gone". The
+    ``account_deleted`` event fires once it is marked, before its follows and
+    statuses are removed, so that protocol plugins can still tell its
+    followers' servers.
+    """
+    if not account.local:
+        raise ValidationError("Validation failed: only local accounts are deleted this way")
+    account.suspended_at = account.suspended_at or utcnow()
+    db.session.commit()
+    current().emit("account_deleted", account=account)
+    if account.user is not None:
+        db.session.delete(account.user)  # its tokens and sign-in go with it
+        db.session.commit()
+    _empty(account)
+
+
+def _empty(account: Account) -> None:
+    """End every follow and request of ``account`` both ways, remove its statuses, empty its profile."""
     from fedikit.core.models import Follow, FollowRequest
     from fedikit.core.services import relationships, statuses
 
-    if account.local:
-        raise ValidationError("Validation failed: only remote accounts are removed this way")
     for model in (Follow, FollowRequest):
         pairs = db.session.execute(
             select(model.account_id, model.target_account_id).where(

@@ -349,6 +349,23 @@ def reported(report: Any, target: AccountRecord, statuses: list[StatusRecord]) -
 
 
 @hookspec
+def account_deleted(account: AccountRecord) -> None:
+    """A local account was deleted (its owner or an admin asked).
+
+    When: after the account is marked suspended, before its follows and
+    statuses are removed (so its followers can still be found and told).
+
+    Semantics: all run, failures isolated.
+
+    Arguments: ``account``.
+
+    Returns: nothing.
+
+    Since: 1.0
+    """
+
+
+@hookspec
 def account_moved(account: AccountRecord, target: AccountRecord) -> None:
     """``account`` moved to ``target`` (which names it as an alias).
 

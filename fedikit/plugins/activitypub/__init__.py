@@ -271,6 +271,26 @@ def reported(report: Any, target: Account, statuses: list[Status]) -> None:
 
 
 @hookimpl
+def account_deleted(account: Account) -> None:
+    """Everyone who follows it, and everyone it follows, hears that the actor is gone."""
+    from sqlalchemy import select
+
+    from fedikit.core.db import db
+    from fedikit.core.models import Account as AccountModel
+    from fedikit.core.models import Follow
+    from fedikit.plugins.activitypub import delivery, documents, outbox
+
+    following = select(Follow.target_account_id).where(Follow.account_id == account.id)
+    targets = outbox.follower_inboxes(account) + outbox.inboxes(
+        db.session.scalars(select(AccountModel).where(AccountModel.id.in_(following)))
+    )
+    activity = documents.activity(
+        "Delete", id=f"{account.uri}#delete", actor=account.uri, object=account.uri, to=[documents.PUBLIC]
+    )
+    delivery.send(activity, targets, account)
+
+
+@hookimpl
 def account_moved(account: Account, target: Account) -> None:
     if not account.local:
         return
