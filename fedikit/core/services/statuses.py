@@ -238,6 +238,7 @@ def receive(
     poll: Mapping[str, Any] | None = None,
     emojis: Sequence[Mapping[str, Any]] = (),
     created_at: dt.datetime | None = None,
+    _retried: bool = False,
 ) -> Status:
     """Store a remote status a protocol plugin received or fetched; the one it already stored, if any.
 
@@ -250,11 +251,13 @@ def receive(
 
     ``media``: the attachments (at most :data:`MAX_MEDIA` are kept), each a
     mapping with ``url`` and optionally ``media_type``, ``description``,
-    ``blurhash``, ``focus`` (x, y), ``width`` and ``height``. They are shown
-    from their remote URL, and not kept at all from a domain whose media the
+    ``blurhash``, ``focus`` (x, y), ``width`` and ``height``. They are kept
+    as links to their remote URL (a protocol plugin copies the files with
+    :func:`.media.cache_remote`), and not at all from a domain whose media the
     admin rejects. ``poll``: keyword arguments of :func:`.polls.attach_remote`.
     ``emojis``: the custom emojis the post defines (see :func:`.emojis.store_remote`).
     """
+    fields = dict(locals())  # for the one retry below
     if author.local:
         raise ValidationError("Validation failed: a received status must have a remote author")
     if author.suspended_at is not None or domain_blocks.policy(author.domain).suspended:
@@ -321,12 +324,14 @@ def receive(
             if mention.account.local:
                 notify(mention.account, "mention", author, status)
         db.session.commit()
-    except IntegrityError:  # delivered (or fetched) twice at once: the other one stored it
+    except IntegrityError:  # delivered (or fetched) twice at once, or a new hashtag stored meanwhile
         db.session.rollback()
         stored = find_by_uri(uri)
-        if stored is None:
+        if stored is not None:
+            return stored
+        if _retried:
             raise
-        return stored
+        return receive(**{**fields, "_retried": True})
     timelines.distribute(status)
     conversations.status_posted(status)
     current().emit("status_created", status=status)
