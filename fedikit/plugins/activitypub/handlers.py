@@ -216,6 +216,20 @@ def fetch_status(uri: str, depth: int = 0) -> Status | None:
     return fetched_status(document, depth)
 
 
+def resolve(url: str) -> Account | Status | None:
+    """Whatever ``url`` is (an actor or a status), fetched and stored; None if it is neither or unreachable."""
+    try:
+        document = remote.fetch_document(url)
+    except remote.Unresolvable:
+        return None
+    if "inbox" in document:
+        try:
+            return remote.store_actor(document)
+        except remote.Unresolvable:
+            return None
+    return fetched_status(document)
+
+
 def fetched_status(document: dict[str, Any], depth: int = 0) -> Status | None:
     """Store a status document fetched by its id (its author is fetched too if new)."""
     author_uri = parse.object_id(document.get("attributedTo"))
