@@ -34,8 +34,17 @@ def test_ids_are_unique_across_threads() -> None:
 
 
 def test_backdated_ids_sort_by_their_time() -> None:
-    old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    old = dt.datetime(2020, 1, 1, 0, 0, 0, 250_000, tzinfo=dt.UTC)
     backdated = ids.id_at(old)
     assert ids.min_id_at(old) <= backdated < ids.min_id_at(old + dt.timedelta(milliseconds=1))
     assert backdated < ids.next_id()
     assert ids.timestamp(backdated) == old
+
+
+def test_times_without_milliseconds_spread_over_their_second() -> None:
+    """Servers date posts to the second: a burst dated one second must not share 65,536 ids."""
+    second = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    drawn = [ids.id_at(second) for _ in range(2000)]
+    assert len(set(drawn)) == len(drawn)
+    assert all(ids.min_id_at(second) <= i < ids.min_id_at(second + dt.timedelta(seconds=1)) for i in drawn)
+    assert len({ids.timestamp(i) for i in drawn}) > 500  # spread over the second's milliseconds
