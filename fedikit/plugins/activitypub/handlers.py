@@ -265,24 +265,30 @@ def store_note(
             log.info("note from %s reuses the id of account %s's status %s", actor.uri, known.account_id, note.uri)
             return None
         return known
-    mentioned = [found for found in map(accounts.find_by_uri, note.mentions) if found is not None]
     return statuses.receive(
         actor,
         uri=note.uri,
         url=note.url,
-        content=note.content,
-        spoiler_text=note.spoiler_text,
-        sensitive=note.sensitive,
         visibility=parse.visibility(document, activity, followers_url=actor.followers_url),
-        language=note.language,
         in_reply_to=fetch_status(note.in_reply_to, depth + 1) if note.in_reply_to else None,
-        mentioned=mentioned,
-        tags=note.hashtags,
         media=note.attachments,
-        poll=parse.poll(document),
-        emojis=parse.emojis(document),
         created_at=note.published,
+        **_contents(note, document),
     )
+
+
+def _contents(note: parse.ParsedNote, document: dict[str, Any]) -> dict[str, Any]:
+    """What a post says, as core takes it when it is received and when it is edited."""
+    return {
+        "content": note.content,
+        "spoiler_text": note.spoiler_text,
+        "sensitive": note.sensitive,
+        "language": note.language,
+        "mentioned": [found for found in map(accounts.find_by_uri, note.mentions) if found is not None],
+        "tags": note.hashtags,
+        "poll": parse.poll(document),
+        "emojis": parse.emojis(document),
+    }
 
 
 @handles("Delete")
@@ -365,19 +371,7 @@ def update(activity: dict[str, Any], actor: Account) -> None:
         return
     if note.attributed_to != actor.uri:
         return
-    statuses.receive_edit(
-        actor,
-        found,
-        content=note.content,
-        spoiler_text=note.spoiler_text,
-        sensitive=note.sensitive,
-        language=note.language,
-        mentioned=[a for a in map(accounts.find_by_uri, note.mentions) if a is not None],
-        tags=note.hashtags,
-        poll=parse.poll(document),
-        emojis=parse.emojis(document),
-        edited_at=note.updated,
-    )
+    statuses.receive_edit(actor, found, edited_at=note.updated, **_contents(note, document))
 
 
 @handles("Move")
