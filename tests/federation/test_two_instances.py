@@ -36,6 +36,14 @@ def _remote(api: Any, handle: str) -> Any:
     return found[0]
 
 
+def _follow(api: Any, handle: str) -> Any:
+    """``api``'s person follows ``handle`` (an unlocked account) and waits for its server's Accept."""
+    found = _remote(api, handle)
+    api.account_follow(found["id"])
+    eventually(lambda: api.account_relationships(found["id"])[0]["following"], what=f"the Accept from {handle}")
+    return found
+
+
 def _home_texts(api: Any) -> list[str]:
     return [status["content"] for status in api.timeline_home(limit=40)]
 
@@ -82,9 +90,7 @@ def test_favourite_reply_and_delete_travel_both_ways(pair: tuple[Instance, Insta
     a, b = pair
     erin = a.person("erin")
     fred = b.person("fred")
-    fred_there = _remote(erin, fred.handle)
-    erin.account_follow(fred_there["id"])
-    eventually(lambda: erin.account_relationships(fred_there["id"])[0]["following"], what="the Accept")
+    _follow(erin, fred.handle)
 
     original = fred.status_post("a post to answer", visibility="public")
     arrived = eventually(
@@ -146,9 +152,7 @@ def test_edits_boosts_and_media_arrive(pair: tuple[Instance, Instance]) -> None:
     a, b = pair
     ivan = a.person("ivan")
     jane = b.person("jane")
-    jane_there = _remote(ivan, jane.handle)
-    ivan.account_follow(jane_there["id"])
-    eventually(lambda: ivan.account_relationships(jane_there["id"])[0]["following"], what="the Accept")
+    _follow(ivan, jane.handle)
 
     media = jane.media_post(_png(), mime_type="image/png", description="a red square")
     posted = jane.status_post("look at this", media_ids=[media["id"]], spoiler_text="colours")
@@ -172,9 +176,7 @@ def test_edits_boosts_and_media_arrive(pair: tuple[Instance, Instance]) -> None:
 
     # ivan boosts: jane hears of it, and a follower of ivan on B sees the boost.
     kim = b.person("kim")
-    ivan_there = _remote(kim, ivan.handle)
-    kim.account_follow(ivan_there["id"])
-    eventually(lambda: kim.account_relationships(ivan_there["id"])[0]["following"], what="kim's Accept")
+    _follow(kim, ivan.handle)
     ivan.status_reblog(seen["id"])
     eventually(lambda: jane.status(posted["id"])["reblogs_count"] == 1, what="the Announce on B")
     assert jane.notifications(types=["reblog"])[0]["account"]["acct"] == ivan.handle
@@ -190,9 +192,7 @@ def test_a_reply_to_an_unknown_post_fetches_the_thread(pair: tuple[Instance, Ins
     lena = a.person("lena")
     mark = b.person("mark")
     nina = b.person("nina")
-    mark_there = _remote(lena, mark.handle)
-    lena.account_follow(mark_there["id"])
-    eventually(lambda: lena.account_relationships(mark_there["id"])[0]["following"], what="the Accept")
+    _follow(lena, mark.handle)
 
     # nina (not followed by anyone on A) starts a thread; mark (followed) answers her.
     root = nina.status_post("a question from nina")
@@ -237,9 +237,7 @@ def test_polls_and_votes_travel(pair: tuple[Instance, Instance]) -> None:
     a, b = pair
     rosa = a.person("rosa")
     sam = b.person("sam")
-    sam_there = _remote(rosa, sam.handle)
-    rosa.account_follow(sam_there["id"])
-    eventually(lambda: rosa.account_relationships(sam_there["id"])[0]["following"], what="the Accept")
+    _follow(rosa, sam.handle)
 
     poll = sam.make_poll(["tea", "coffee", "water"], expires_in=3600, multiple=True)
     posted = sam.status_post("what do you drink?", poll=poll)
@@ -262,9 +260,7 @@ def test_a_move_takes_the_followers_along(pair: tuple[Instance, Instance]) -> No
     uma_new = b.person("uma2")
     vic = b.person("vic")  # on B, follows the old uma on A
     tina.account_follow(uma.me()["id"])
-    uma_there = _remote(vic, uma.handle)
-    vic.account_follow(uma_there["id"])
-    eventually(lambda: vic.account_relationships(uma_there["id"])[0]["following"], what="vic's Accept")
+    uma_there = _follow(vic, uma.handle)
 
     # The new account names the old one as an alias, then the old one moves.
     b.cli("accounts", "alias", "uma2", uma.handle)
@@ -313,9 +309,7 @@ def test_pins_show_on_the_other_server(pair: tuple[Instance, Instance]) -> None:
     a, b = pair
     zack = a.person("zack")
     yara = b.person("yara")
-    yara_there = _remote(zack, yara.handle)
-    zack.account_follow(yara_there["id"])
-    eventually(lambda: zack.account_relationships(yara_there["id"])[0]["following"], what="the Accept")
+    yara_there = _follow(zack, yara.handle)
 
     post = yara.status_post("my best post")
     eventually(lambda: [s for s in zack.timeline_home() if s["uri"] == post["uri"]], what="the post")
@@ -331,9 +325,7 @@ def test_a_block_and_a_profile_update_reach_the_other_server(pair: tuple[Instanc
     a, b = pair
     abe = a.person("abe")
     bea = b.person("bea")
-    abe_there = _remote(bea, abe.handle)
-    bea.account_follow(abe_there["id"])
-    eventually(lambda: bea.account_relationships(abe_there["id"])[0]["following"], what="bea's Accept")
+    abe_there = _follow(bea, abe.handle)
 
     abe.account_update_credentials(display_name="Abe Lincoln", note="gardener and #woodworker")
     renamed = eventually(
@@ -352,9 +344,7 @@ def test_a_deleted_account_is_gone_on_the_other_server(pair: tuple[Instance, Ins
     a, b = pair
     cid = a.person("cid")
     dot = b.person("dot")
-    cid_there = _remote(dot, cid.handle)
-    dot.account_follow(cid_there["id"])
-    eventually(lambda: dot.account_relationships(cid_there["id"])[0]["following"], what="dot's Accept")
+    cid_there = _follow(dot, cid.handle)
     post = cid.status_post("goodbye world")
     eventually(lambda: [s for s in dot.timeline_home() if s["uri"] == post["uri"]], what="the post on B")
 
