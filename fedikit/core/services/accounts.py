@@ -250,6 +250,8 @@ def store_remote(uri: str, domain: str, **profile: Any) -> Account:
         setattr(account, key, value)
     account.fetched_at = utcnow()
     if not commit_unless_duplicate():
+        if created and find_by_uri(uri) is not None:  # a concurrent fetch stored it first: refresh that one
+            return store_remote(uri, domain, **profile)
         taken = f"{profile.get('username')}@{domain}"
         raise ValidationError(f"{taken} is already the name of another account")
     jobs.enqueue("core.index_account", account_id=account.id)
@@ -382,7 +384,7 @@ def _empty(account: Account) -> None:
             if follower is not None and target is not None:
                 relationships.unfollow(follower, target)
     statuses.remove_all_of(account)
-    account.suspended_at = utcnow()
+    account.suspended_at = account.suspended_at or utcnow()
     account.display_name, account.note, account.fields = "", "", []
     account.avatar_remote_url = account.header_remote_url = None
     db.session.commit()

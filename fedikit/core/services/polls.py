@@ -270,8 +270,7 @@ def vote(account: Account, poll: Poll, choices: Sequence[Any]) -> Poll:
     if status.local:
         _recount(locked)
     else:  # a remote poll's counts are its server's; ours are added until it reports new ones
-        for choice in picked:
-            locked.tallies = [t + (i == choice) for i, t in enumerate(locked.tallies)]
+        locked.tallies = [t + (i in picked) for i, t in enumerate(locked.tallies)]
         locked.votes_count = sum(locked.tallies)
         locked.voters_count = (locked.voters_count or 0) + 1
     db.session.commit()

@@ -472,7 +472,7 @@ def receive_edit(
     if existing is not None and poll is not None:
         polls.refresh_remote(existing, poll.get("tallies", ()), poll.get("voters_count"), poll.get("expires_at"))
         db.session.commit()
-    if edited_at is not None and status.edited_at is not None and edited_at <= _aware(status.edited_at):
+    if edited_at is not None and status.edited_at is not None and edited_at <= status.edited_at:
         return status
     content = sanitize_html(content[:MAX_REMOTE_CONTENT])
     spoiler_text = spoiler_text or ""
@@ -516,10 +516,6 @@ def _remote_media(author: Account, found: Mapping[str, Any]) -> MediaAttachment:
         blurhash=found.get("blurhash"),
         meta=meta,
     )
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _snapshot(status: Status, poll_options: Sequence[str] | None = None, at: Any = None) -> StatusEdit:

@@ -22,7 +22,7 @@ from fedikit.core.models import Account, Status
 from fedikit.core.services import accounts
 from fedikit.core.visibility import PUBLIC_VISIBILITIES, can_see
 from fedikit.plugins.activitypub import documents, inbox, outbox
-from fedikit.plugins.activitypub.keys import ensure_keys, instance_actor
+from fedikit.plugins.activitypub.keys import INSTANCE_ACTOR_PATH, ensure_keys, instance_actor
 
 ACTIVITY_JSON = "application/activity+json; charset=utf-8"
 
@@ -51,14 +51,14 @@ def _fetching_account() -> Account | None:
 
 def _local_account(username: str) -> Account:
     account = accounts.find_local(username)
-    if account is None or account.uri == current_app.config["BASE_URL"] + "/actor":
+    if account is None or account.uri == current_app.config["BASE_URL"] + INSTANCE_ACTOR_PATH:
         abort(404)
     if account.suspended_at is not None:
         abort(410)
     return account
 
 
-@bp.get("/actor")
+@bp.get(INSTANCE_ACTOR_PATH)
 def instance() -> Response:
     """The instance actor: never needs a signature (servers in secure mode fetch it to check ours)."""
     actor = instance_actor()
