@@ -86,3 +86,31 @@ def database(request: pytest.FixtureRequest) -> dict[str, str]:
 @pytest.fixture
 def fedikit_config(database: dict[str, str]) -> dict[str, Any]:
     return dict(database)
+
+
+REDIS_TEST_URL = os.environ.get("FEDIKIT_TEST_REDIS", "redis://127.0.0.1:6379/9")
+
+
+@pytest.fixture
+def redis_config() -> Iterator[dict[str, str]]:
+    """Settings for the Redis server at 127.0.0.1:6379 (``FEDIKIT_TEST_REDIS`` to change), db 9.
+
+    Each test gets its own ``REDIS_NAMESPACE`` (the prefix of every key the
+    Redis backends write); its keys are deleted afterwards. Without the
+    server the test is skipped, or fails under ``FEDIKIT_REQUIRE_SERVICES=1``.
+    """
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except Exception as exc:  # any failure to reach the server
+        service_missing("Redis", exc)
+    namespace = f"fkt{secrets.token_hex(4)}"
+    try:
+        yield {"REDIS_URL": REDIS_TEST_URL, "REDIS_NAMESPACE": namespace}
+    finally:
+        keys = list(client.scan_iter(f"{namespace}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        client.close()

@@ -81,9 +81,10 @@ def create_app(
 
     # 4. jobs
     from fedikit.core.services import conversations, notifications, polls, scheduled, timelines
+    from fedikit.core.streaming import publish
 
     # core's own jobs, registered like any plugin's
-    for module in (timelines, notifications, polls, scheduled, conversations):
+    for module in (timelines, notifications, polls, scheduled, conversations, publish):
         for name, handler in module.JOBS.items():
             state.jobs.add(name, handler, "core")
     for plugin_name, result in _results(pm, "register_jobs"):
@@ -124,6 +125,15 @@ def create_app(
             f"WEB_CONCURRENCY={settings['WEB_CONCURRENCY']}: the streaming backend "
             f"{state.choices[BackendKind.STREAMING].offer.name!r} works within one process; "
             "use 1 or choose a cross-process STREAMING_BACKEND"
+        )
+
+    if state.queue.durable and not state.streaming.cross_process:
+        log.warning(
+            "the %s job queue may run jobs in other processes, but the %s streaming backend reaches this "
+            "process only: posts handled by workers elsewhere will not be streamed; choose a cross-process "
+            "STREAMING_BACKEND (REDIS_URL)",
+            state.choices[BackendKind.QUEUE].offer.name,
+            state.choices[BackendKind.STREAMING].offer.name,
         )
 
     # 6. moderation filters

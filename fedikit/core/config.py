@@ -42,11 +42,20 @@ DEFAULTS: dict[str, Any] = {
     "MAX_STATUS_CHARS": "500",
     "REGISTRATIONS_MODE": "none",  # open, approved or none (Mastodon's names): who may sign up through an app
     "TRENDS_ENABLED": "false",  # trending hashtags and statuses (/api/v1/trends/*): off until the admin opts in
+    "STREAMING_MAX_CONNECTIONS": "100",  # open streams per web process (each holds a thread of its own)
+    "STREAMING_HEARTBEAT": "15",  # seconds between heartbeats (and token re-checks) on an open stream
 }
 REGISTRATIONS_MODES = ("open", "approved", "none")
 
 BOOLEAN_KEYS = ("LOCAL_HTTPS", "S3_ENABLED", "ES_ENABLED", "SINGLE_USER_MODE", "AUTHORIZED_FETCH", "TRENDS_ENABLED")
-INTEGER_KEYS = ("WEB_CONCURRENCY", "MAX_THREADS", "JOB_WORKERS", "MAX_STATUS_CHARS")
+INTEGER_KEYS = (
+    "WEB_CONCURRENCY",
+    "MAX_THREADS",
+    "JOB_WORKERS",
+    "MAX_STATUS_CHARS",
+    "STREAMING_MAX_CONNECTIONS",
+    "STREAMING_HEARTBEAT",
+)
 LIST_KEYS = ("FEDIKIT_PLUGINS", "FEDIKIT_DISABLED_PLUGINS", "MODERATION_FILTERS")
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on", "t"})

@@ -150,6 +150,9 @@ def register_core_routes(app: Flask) -> None:
     app.extensions["fedikit.oauth"] = make_server(app)
     app.register_blueprint(oauth_bp)
     register_api(app)
+    from fedikit.core.streaming.views import bp as streaming_bp
+
+    app.register_blueprint(streaming_bp)
     app.register_error_handler(HTTPException, _api_error)
     app.register_error_handler(FedikitError, _domain_error)
     app.jinja_env.globals["csrf_token"] = csrf_token

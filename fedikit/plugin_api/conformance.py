@@ -534,6 +534,20 @@ class PubSubConformance:
             one.close()
             two.close()
 
+    def test_active_channels_if_offered(self, pubsub: PubSub) -> None:
+        probe = getattr(pubsub, "active_channels", None)
+        if probe is None:
+            pytest.skip("this backend does not say which channels are listened to")
+        subscription = pubsub.subscribe(["timeline:42"])
+        try:
+            assert "timeline:42" in probe()
+        finally:
+            subscription.close()
+        deadline = time.monotonic() + 2  # a backend may let go of a channel a moment after the last close
+        while "timeline:42" in probe() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "timeline:42" not in probe()
+
     def test_closed_subscription_gets_nothing(self, pubsub: PubSub) -> None:
         subscription = pubsub.subscribe(["c"])
         subscription.close()

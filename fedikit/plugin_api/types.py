@@ -224,6 +224,16 @@ class FeedStore(Protocol):
     ``precomputed`` store is filled by core's fan-out through ``add``; a store
     that is not precomputed answers ``ids`` from the database and ignores
     ``add``/``remove``.
+
+    A precomputed store may also offer two optional methods; core uses them
+    when present and otherwise falls back to ``add``:
+
+    - ``fill(feed, status_ids)``: merge many ids into one feed at once (a
+      rebuild when an idle user returns, a merge when a follow starts),
+      keeping the store's size cap. Fallback: ``add([feed], id)`` per id.
+    - ``add_reblog(feeds, status_id, reblog_of_id)``: add a boost, which the
+      store may leave out of a home feed where the boosted status (or another
+      boost of it) is already among the newest entries. Fallback: ``add``.
     """
 
     precomputed: bool
@@ -319,7 +329,14 @@ class Subscription(Protocol):
 
 @runtime_checkable
 class PubSub(Protocol):
-    """Publish/subscribe for the streaming API."""
+    """Publish/subscribe for the streaming API.
+
+    A backend may also offer ``active_channels() -> set[str]``: the channels
+    that have at least one subscriber now, in every process that shares it.
+    Core then skips the work of publishing to channels nobody listens to (a
+    post's home-feed audience is not even computed while no one streams).
+    Without it, core publishes to every channel an event concerns.
+    """
 
     cross_process: bool
     """True when a message published in one process reaches subscribers in others."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -126,3 +126,22 @@ def delayed_jobs(fedikit_app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[Jo
 
     monkeypatch.setattr(state.queue, "enqueue", enqueue)
     return captured
+
+
+@pytest.fixture
+def open_stream(fedikit_client: FlaskClient) -> Iterator[Any]:
+    """``open_stream("user", alice, tag=...)``: a server-sent-event stream, open and subscribed; closed after."""
+    from sse import Stream
+
+    streams: list[Stream] = []
+
+    def open_(path: str, user: ApiUser | None, **params: str) -> Stream:
+        stream = Stream(fedikit_client, path, user, **params)
+        assert stream.response.status_code == 200, stream.response.get_data(as_text=True)
+        assert stream._next_block() == ":)"  # the stream is open and subscribed
+        streams.append(stream)
+        return stream
+
+    yield open_
+    for stream in streams:
+        stream.close()

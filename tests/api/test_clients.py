@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import socket
@@ -73,6 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         # Every sign-in here comes from 127.0.0.1, and the module signs in more people than Mastodon's
         # 25 per 5 minutes per address allow; the limits themselves are tested in tests/core/test_ratelimit.py.
         "RATE_LIMITS": "sign_in_ip=1000/300,sign_in_login=1000/3600",
+        "STREAMING_HEARTBEAT": "2",  # a closed stream notices at the next heartbeat
     }
     subprocess.run([sys.executable, "-m", "fedikit", "db", "upgrade"], env=env, check=True, capture_output=True)
     log = (folder / "server.log").open("wb")  # the access log and any traceback, for a failing test
@@ -505,3 +507,88 @@ def test_paginate_with_link_headers(server: Server) -> None:
     assert [s.id for s in rosa.fetch_remaining(statuses)] == [s.id for s in reversed(posts)]
     favourites = sam.favourites(limit=3)
     assert len(favourites) == 3 and len(sam.fetch_next(favourites)) == 2
+
+
+def test_streaming_over_server_sent_events_with_mastodon_py(server: Server) -> None:
+    tara, uma = _client(server, "tara"), _client(server, "uma")
+    tara.account_follow(uma.me().id)
+    received: list[tuple[str, Any]] = []
+    arrived = threading.Event()
+
+    class Listener(mastodon.StreamListener):
+        def on_update(self, status: Any) -> None:
+            received.append(("update", status.content))
+            arrived.set()
+
+        def on_notification(self, notification: Any) -> None:
+            received.append(("notification", notification.type))
+            arrived.set()
+
+        def on_delete(self, status_id: Any) -> None:
+            received.append(("delete", str(status_id)))
+            arrived.set()
+
+    handle = tara.stream_user(Listener(), run_async=True, reconnect_async=False)
+    try:
+        _eventually(lambda: handle.is_receiving())
+        posted = uma.status_post("live from uma")
+        _eventually(lambda: ("update", "<p>live from uma</p>") in received)
+        uma.status_favourite(tara.status_post("tara's own").id)
+        _eventually(lambda: ("notification", "favourite") in received)
+        uma.status_delete(posted.id)
+        _eventually(lambda: ("delete", str(posted.id)) in received)
+    finally:
+        handle.close()
+
+
+def test_streaming_over_a_websocket(server: Server) -> None:
+    websocket = pytest.importorskip("websocket")
+    vic, wes = _client(server, "vic"), _client(server, "wes")
+    vic.account_follow(wes.me().id)
+    url = server.base_url.replace("http://", "ws://") + "/api/v1/streaming"
+    # The token as the subprotocol (what browsers can send), echoed back as the chosen protocol.
+    ws = websocket.create_connection(f"{url}?stream=user", subprotocols=[vic.access_token], timeout=10)
+    try:
+        assert ws.getsubprotocol() == vic.access_token.lower()  # the client library lowercases what it reads
+        ws.send(json.dumps({"type": "subscribe", "stream": "hashtag", "tag": "Streams"}))
+        ws.send(json.dumps({"type": "subscribe", "stream": "nonsense"}))
+        assert json.loads(ws.recv()) == {"error": "Unknown stream type", "status": 400}
+        time.sleep(1)  # subscribe messages are read between waits (at most every half second)
+        wes.status_post("hello #streams")
+        frames = [json.loads(ws.recv()) for _ in range(2)]
+        assert sorted(f["stream"][0] for f in frames) == ["hashtag", "user"]
+        assert {f["event"] for f in frames} == {"update"}
+        assert all("hello" in json.loads(f["payload"])["content"] for f in frames)
+        ws.send(json.dumps({"type": "unsubscribe", "stream": "user"}))
+        time.sleep(1)
+        wes.status_post("again #streams")
+        frame = json.loads(ws.recv())
+        assert frame["stream"] == ["hashtag", "Streams"]
+    finally:
+        ws.close()
+    # A bad token is refused before the upgrade, with Mastodon's status.
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(f"{url}?stream=user&access_token=wrong", timeout=10)
+    assert refused.value.status_code == 401
+    # Revoking the token closes an open socket within a heartbeat.
+    ws = websocket.create_connection(url, header=[f"Authorization: Bearer {vic.access_token}"], timeout=20)
+    try:
+        revoked = requests.post(
+            f"{server.base_url}/oauth/revoke",
+            data={"token": vic.access_token, "client_id": vic.client_id, "client_secret": vic.client_secret},
+            timeout=10,
+        )
+        assert revoked.status_code == 200
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            while True:
+                ws.recv()
+    finally:
+        ws.close()
+
+
+def _eventually(check: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        time.sleep(0.05)

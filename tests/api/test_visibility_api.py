@@ -18,6 +18,7 @@ a marker word only its text holds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +46,14 @@ OUTSIDERS = {"private": (ANONYMOUS, "bob", "pat", "carol"), "direct": (ANONYMOUS
 
 
 class Scene:
-    def __init__(self, client: FlaskClient, make_api_user: MakeApiUser) -> None:
+    def __init__(self, client: FlaskClient, make_api_user: MakeApiUser, *, play: bool = True) -> None:
         self.client = client
         self.users: dict[str, ApiUser] = {name: make_api_user(name) for name in USERS}
+        if play:
+            self.play()
+
+    def play(self) -> None:
+        """The relationships, then the posts."""
         alice, pat, fern, carol = (self.account(n) for n in ("alice", "pat", "fern", "carol"))
         alice.locked = True
         db.session.commit()
@@ -83,6 +89,11 @@ class Scene:
 
     def post(self, viewer: str, url: str, **data: Any) -> Any:
         return self.client.post(url, headers=self.headers(viewer), data=data)
+
+
+@pytest.fixture
+def fedikit_config(database: dict[str, str]) -> dict[str, Any]:
+    return {**database, "STREAMING_HEARTBEAT": "1"}  # a quiet stream answers a heartbeat within a second
 
 
 @pytest.fixture
@@ -232,6 +243,31 @@ def test_search(scene: Scene) -> None:
             for q in (PRIVATE_MARK if kind == "private" else DIRECT_MARK, secret.uri, secret.url):
                 if shows(scene.get(viewer, "/api/v2/search", q=q), secret):
                     wrong.append(f"{kind}: {viewer} finds it searching {q!r}")
+    check(wrong)
+
+
+def test_streams(fedikit_app: Flask, fedikit_client: FlaskClient, make_api_user: MakeApiUser, open_stream: Any) -> None:
+    """Streams open while the scene plays carry the secret posts to their audience and to nobody else."""
+    scene = Scene(fedikit_client, make_api_user, play=False)
+    paths = {"user": {}, "public": {}, "hashtag": {"tag": TAG}, "direct": {}}
+    streams = {(u, p): open_stream(p, scene.users[u], **params) for u in USERS for p, params in paths.items()}
+    scene.play()
+    received = {key: json.dumps(stream.events(fedikit_app)) for key, stream in streams.items()}
+    marks = {"private": PRIVATE_MARK, "direct": DIRECT_MARK}
+    wrong = []
+    for (viewer, path), text in received.items():
+        for kind, mark in marks.items():
+            if (mark in text or scene.secret(kind).uri in text) and (
+                viewer in OUTSIDERS[kind] or path in ("public", "hashtag")
+            ):
+                wrong.append(f"{kind}: {viewer} got it on the {path} stream")
+    for viewer, kind, path in (
+        ("alice", "private", "user"),
+        ("fern", "private", "user"),
+        ("carol", "direct", "direct"),
+    ):
+        if marks[kind] not in received[(viewer, path)]:
+            wrong.append(f"{kind}: {viewer} did not get it on the {path} stream")
     check(wrong)
 
 

@@ -82,7 +82,9 @@ def test_only_the_chosen_factory_is_called(tmp_path: Path) -> None:
 
 def test_configured_services_derive_the_choice(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     plugin = Offers("redis_like", {BackendKind.FEEDS: ["redis"], BackendKind.STREAMING: ["redis"]})
-    app = make_app(settings(tmp_path, REDIS_URL="redis://127.0.0.1:6379/9"), plugins=[plugin], migrate=False)
+    bundled = "redis_feeds,redis_pubsub,rq_queue"  # the bundled Redis backends stand aside for the test's own
+    config = settings(tmp_path, REDIS_URL="redis://127.0.0.1:6379/9", FEDIKIT_DISABLED_PLUGINS=bundled)
+    app = make_app(config, plugins=[plugin], migrate=False)
     picked = chosen(app)
     assert picked["feeds"] == ("redis", "redis_like") and picked["streaming"] == ("redis", "redis_like")
     # no "rq" queue is offered here: the embedded one is used, and the log says so
@@ -93,9 +95,14 @@ def test_configured_services_derive_the_choice(tmp_path: Path, caplog: pytest.Lo
 
 def test_s3_and_es_flags_derive_their_backends(tmp_path: Path) -> None:
     plugin = Offers("cloud", {BackendKind.MEDIA: ["s3"], BackendKind.SEARCH: ["elasticsearch"]})
-    app = make_app(settings(tmp_path, S3_ENABLED="true", ES_ENABLED="true"), plugins=[plugin], migrate=False)
+    config = settings(
+        tmp_path, S3_ENABLED="true", ES_ENABLED="true", FEDIKIT_DISABLED_PLUGINS="s3_media,elasticsearch_search"
+    )
+    app = make_app(config, plugins=[plugin], migrate=False)
     assert chosen(app)["media"] == ("s3", "cloud") and chosen(app)["search"] == ("elasticsearch", "cloud")
-    plain = make_app(settings(tmp_path), plugins=[plugin], migrate=False)
+    plain = make_app(
+        settings(tmp_path, FEDIKIT_DISABLED_PLUGINS="s3_media,elasticsearch_search"), plugins=[plugin], migrate=False
+    )
     assert chosen(plain)["media"] == ("local", "local_media") and chosen(plain)["search"] == ("sql", "sql_search")
 
 

@@ -36,7 +36,8 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
     options = {
         "bind": f"{host}:{port}",
         "workers": workers or app.config["WEB_CONCURRENCY"],
-        "threads": threads or app.config["MAX_THREADS"],
+        # API requests get MAX_THREADS threads; each open stream holds one more of its own
+        "threads": (threads or app.config["MAX_THREADS"]) + app.config["STREAMING_MAX_CONNECTIONS"],
         "worker_class": "gthread",
         "preload_app": True,  # the app is built once, before forking: a bad config fails here
         "accesslog": "-",
@@ -44,6 +45,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
         "timeout": 60,
         "graceful_timeout": 20,
         "keepalive": 20,
+        "post_worker_init": _end_streams_on_shutdown,
     }
     scheme = "http"
     if tls:
@@ -67,3 +69,22 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
 
     click.echo(f"Serving {app.config['LOCAL_DOMAIN']} on {scheme}://{host}:{port}", err=True)
     Server().run()
+
+
+def _end_streams_on_shutdown(worker: Any) -> None:
+    """Open streams never finish by themselves: when the worker is told to stop, tell them too.
+
+    Gunicorn has set its own signal handlers by now; this wraps the one for SIGTERM.
+    """
+    import signal
+
+    from fedikit.core.streaming.connection import STOPPING
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum: int, frame: Any) -> None:
+        STOPPING.set()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, stop)

@@ -39,6 +39,7 @@ from fedikit.core.services import conversations, domain_blocks, polls, timelines
 from fedikit.core.services import emojis as custom_emojis
 from fedikit.core.services.notifications import notify
 from fedikit.core.state import current
+from fedikit.core.streaming import publish
 from fedikit.core.visibility import PUBLIC_VISIBILITIES, can_see
 from fedikit.plugin_api import PostDraft, Visibility
 
@@ -438,6 +439,7 @@ def _edited(status: Status, editor: Account, poll_options: Sequence[str] | None,
             notify(booster, "update", editor, status)
     db.session.commit()
     jobs.enqueue("core.index_status", status_id=status.id)
+    publish.status_published(status, edited=True)
     current().emit("status_updated", status=status)
     return status
 
@@ -560,6 +562,8 @@ def _remove(status: Status) -> Status:
     feeds = timelines.feeds_for(status) if state.feeds.precomputed else []
     reblogs = list(db.session.scalars(select(Status).where(Status.reblog_of_id == status.id)))
     reblog_feeds = {r.id: timelines.feeds_for(r) if state.feeds.precomputed else [] for r in reblogs}
+    live = {status.id: publish.removal_channels(status, feeds or None)}
+    live.update({r.id: publish.removal_channels(r, reblog_feeds[r.id] or None) for r in reblogs})
     _load_for_detach(status, *reblogs)
     lost = Counter([status.account_id, *(r.account_id for r in reblogs)])  # a self-boost counts twice
     if status.in_reply_to_id is not None:
@@ -585,6 +589,8 @@ def _remove(status: Status) -> Status:
     for reblog in reblogs:
         timelines.withdraw(reblog.id, reblog_feeds[reblog.id])
     timelines.withdraw(status.id, feeds)
+    for status_id, channels in live.items():
+        publish.status_deleted(status_id, channels)
     return status
 
 

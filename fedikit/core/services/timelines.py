@@ -66,6 +66,15 @@ def list_timeline(viewer: Account, list_id: int, **page: Any) -> list[Status]:
 def public(
     viewer: Account | None, *, local: bool = False, remote: bool = False, only_media: bool = False, **page: Any
 ) -> list[Status]:
+    query = public_statuses(viewer, local=local, remote=remote, only_media=only_media)
+    ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page.get("min_id"))
+    return _load(ids, viewer, "public:local" if local else "public")
+
+
+def public_statuses(
+    viewer: Account | None, *, local: bool = False, remote: bool = False, only_media: bool = False
+) -> Select[tuple[int]]:
+    """Ids of the statuses of the public timeline (local or remote only, with media only) as ``viewer`` sees it."""
     query = select(Status.id).where(
         Status.visibility == Visibility.PUBLIC.value,
         Status.reblog_of_id.is_(None),
@@ -73,14 +82,17 @@ def public(
         ~hidden_by(viewer),
         unlimited_for(viewer),
     )
+    return _origin(query, local=local, remote=remote, only_media=only_media)
+
+
+def _origin(query: Select[tuple[int]], *, local: bool, remote: bool, only_media: bool) -> Select[tuple[int]]:
     if local:
         query = query.where(Status.local.is_(True))
     elif remote:
         query = query.where(Status.local.is_(False))
     if only_media:
         query = query.where(exists().where(MediaAttachment.status_id == Status.id))
-    ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page.get("min_id"))
-    return _load(ids, viewer, "public:local" if local else "public")
+    return query
 
 
 def tag(
@@ -96,6 +108,32 @@ def tag(
     **page: Any,
 ) -> list[Status]:
     """Public statuses with hashtag ``name`` (or any of ``any_of``), all of ``all_of``, none of ``none_of``."""
+    query = tag_statuses(
+        viewer,
+        name,
+        any_of=any_of,
+        all_of=all_of,
+        none_of=none_of,
+        local=local,
+        remote=remote,
+        only_media=only_media,
+    )
+    ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page.get("min_id"))
+    return _load(ids, viewer, f"tag:{name.lower()}")
+
+
+def tag_statuses(
+    viewer: Account | None,
+    name: str,
+    *,
+    any_of: Sequence[str] = (),
+    all_of: Sequence[str] = (),
+    none_of: Sequence[str] = (),
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+) -> Select[tuple[int]]:
+    """Ids of the statuses of a hashtag's timeline as ``viewer`` sees it (see :func:`tag`)."""
 
     def tagged(names: Sequence[str]) -> Any:
         lowered = [n.lower().lstrip("#") for n in names]
@@ -115,14 +153,7 @@ def tag(
         query = query.where(tagged([required]))
     if none_of:
         query = query.where(~tagged(none_of))
-    if local:
-        query = query.where(Status.local.is_(True))
-    elif remote:
-        query = query.where(Status.local.is_(False))
-    if only_media:
-        query = query.where(exists().where(MediaAttachment.status_id == Status.id))
-    ids = newest_first(list(db.session.scalars(paginate(query, Status.id, **page))), min_id=page.get("min_id"))
-    return _load(ids, viewer, f"tag:{name.lower()}")
+    return _origin(query, local=local, remote=remote, only_media=only_media)
 
 
 def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]:
@@ -146,6 +177,18 @@ def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]
             continue
         out.append(status)
     return out
+
+
+def admitted(query: Select[tuple[int]], status_id: int, viewer: Account | None, timeline: str) -> Status | None:
+    """The status ``status_id`` if it is on the timeline ``query`` defines, as a page of it would show it.
+
+    For live events (the streaming API): the same rules as a timeline page,
+    one status at a time.
+    """
+    if db.session.scalar(query.where(Status.id == status_id)) is None:
+        return None
+    found = _load([status_id], viewer, timeline)
+    return found[0] if found else None
 
 
 # ---------------------------------------------------------------- what belongs in a feed
@@ -302,10 +345,13 @@ def feeds_for(status: Status) -> list[str]:
 
 
 def distribute(status: Status) -> None:
-    """After a status is committed: fan it out (precomputed feeds), index it, tell subscribers."""
+    """After a status is committed: fan it out (precomputed feeds), stream it, index it, tell subscribers."""
+    from fedikit.core.streaming import publish
+
     state = current()
     if state.feeds.precomputed:
         jobs.enqueue("core.fan_out", status_id=status.id)
+    publish.status_published(status)
     if status.reblog_of_id is None:
         jobs.enqueue("core.index_status", status_id=status.id)
         jobs.enqueue("core.notify_subscribers", status_id=status.id)

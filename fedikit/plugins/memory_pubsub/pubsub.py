@@ -26,6 +26,10 @@ class MemoryPubSub:
         for subscription in subscribers:
             subscription.deliver(channel, message)
 
+    def active_channels(self) -> set[str]:
+        with self._lock:
+            return set(self._subscribers)
+
     def subscribe(self, channels: Sequence[str]) -> MemorySubscription:
         subscription = MemorySubscription(self, tuple(channels))
         with self._lock:

@@ -1,0 +1,206 @@
+"""Publishing live events after their transaction commits.
+
+A message is JSON: ``{"event": "update", "id": 123}``. It names what
+happened and to which row; each stream loads the row again for its own
+viewer (:mod:`.connection`), so a message never carries anything a
+subscriber might not be allowed to see.
+
+Statuses: :func:`status_published` queues ``core.stream_status`` (after the
+commit, like every job), which finds the status's channels: its author's
+and local followers' home channels and list channels by core's fan-out rule
+(:func:`~fedikit.core.services.timelines.feeds_for`), and for a public
+status the public and hashtag channels. Deletions take the channels the
+status was on before it went (:func:`removal_channels`, then
+:func:`status_deleted` after the commit).
+
+Notifications, conversations, filter changes and revoked tokens are
+published by session hooks at commit, whichever code path wrote them.
+
+Publishing is best effort: if the pub/sub backend fails, the write that
+caused the event has already committed; the failure is logged and the
+request goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from fedikit.core import jobs
+from fedikit.core.db import db
+from fedikit.core.models import (
+    AccessToken,
+    AccountConversation,
+    CustomFilter,
+    FilterKeyword,
+    FilterStatus,
+    Notification,
+    Status,
+)
+from fedikit.core.streaming.streams import (
+    direct_channel,
+    hashtag_channel,
+    list_channel,
+    public_channels,
+    token_channel,
+    user_channel,
+)
+from fedikit.plugin_api import Visibility
+
+log = logging.getLogger("fedikit.streaming")
+
+_PENDING = "fedikit.streaming.pending"  # session.info: (channel, message) to publish at commit
+
+
+def message(event_name: str, id_: int | None = None) -> str:
+    body: dict[str, Any] = {"event": event_name}
+    if id_ is not None:
+        body["id"] = id_
+    return json.dumps(body, separators=(",", ":"))
+
+
+def publish(channels: Iterable[str], text: str) -> None:
+    """Publish ``text`` on each channel that someone listens to (every channel, if the backend cannot tell)."""
+    from fedikit.core.state import current
+
+    pubsub = current().streaming
+    wanted = list(dict.fromkeys(channels))
+    listening = active_channels()
+    if listening is not None:
+        wanted = [c for c in wanted if c in listening]
+    try:
+        for channel in wanted:
+            pubsub.publish(channel, text)
+    except Exception:  # the cause is committed; a missed live event is not worth failing for
+        log.exception("could not publish a streaming event on %d channel(s)", len(wanted))
+
+
+def active_channels() -> set[str] | None:
+    """The channels someone listens to now, in any process; None when the backend cannot tell."""
+    from fedikit.core.state import current
+
+    probe = getattr(current().streaming, "active_channels", None)
+    if probe is None:
+        return None
+    try:
+        return set(probe())
+    except Exception:
+        log.exception("could not ask the streaming backend who listens")
+        return None
+
+
+def _listening(prefix: str = "timeline:") -> bool:
+    listening = active_channels()
+    return listening is None or any(c.startswith(prefix) for c in listening)
+
+
+# ---------------------------------------------------------------- statuses
+
+
+def status_published(status: Status, *, edited: bool = False) -> None:
+    """After a status (or a boost, or an edit) is committed: stream it to whoever may see it."""
+    if _listening():
+        jobs.enqueue("core.stream_status", status_id=status.id, edited=edited)
+
+
+def stream_status_job(status_id: int, edited: bool = False) -> None:
+    status = db.session.get(Status, status_id)
+    if status is not None:
+        publish(channels_of(status), message("status.update" if edited else "update", status.id))
+
+
+def channels_of(status: Status, feeds: list[str] | None = None) -> list[str]:
+    """Every channel a status is streamed on: home and list channels of its audience, public and hashtags."""
+    from fedikit.core.services import timelines
+
+    channels: list[str] = []
+    if feeds is None and (_listening("timeline:list:") or _any_user_channel()):
+        feeds = timelines.feeds_for(status)
+    for feed in feeds or ():
+        kind, _, ident = feed.partition(":")
+        channels.append(user_channel(int(ident)) if kind == "home" else list_channel(int(ident)))
+    if status.visibility == Visibility.PUBLIC.value and status.reblog_of_id is None:
+        media = bool(status.media_attachments)
+        channels += public_channels(local=status.local, media=media)
+        for tag in status.tags:
+            channels.append(hashtag_channel(tag.name))
+            if status.local:
+                channels.append(hashtag_channel(tag.name, local=True))
+    return channels
+
+
+def _any_user_channel() -> bool:
+    listening = active_channels()
+    return listening is None or any(c.split(":", 2)[1].isdigit() for c in listening if c.count(":") == 1)
+
+
+def removal_channels(status: Status, feeds: list[str] | None = None) -> list[str]:
+    """Before a status is deleted: the channels to tell (its delete goes where its update went)."""
+    if not _listening():
+        return []
+    return channels_of(status, feeds)
+
+
+def status_deleted(status_id: int, channels: list[str]) -> None:
+    if channels:
+        publish(channels, message("delete", status_id))
+
+
+# ---------------------------------------------------------------- rows written anywhere: session hooks
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context: Any) -> None:
+    pending: list[tuple[str, str]] = session.info.setdefault(_PENDING, [])
+    filter_ids: set[int] = set()
+    owners: set[int] = set()
+    for row in session.new:
+        if isinstance(row, Notification):
+            pending.append((user_channel(row.account_id), message("notification", row.id)))
+        elif isinstance(row, AccountConversation):
+            pending.append((direct_channel(row.account_id), message("conversation", row.id)))
+    for row in list(session.dirty):
+        if isinstance(row, AccountConversation) and session.is_modified(row):
+            pending.append((direct_channel(row.account_id), message("conversation", row.id)))
+        elif isinstance(row, AccessToken):
+            revoked = inspect(row).attrs.revoked_at.history
+            if revoked.added and revoked.added[0] is not None:
+                pending.append((token_channel(row.id), message("kill")))
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, CustomFilter):
+            owners.add(row.account_id)
+        elif isinstance(row, FilterKeyword | FilterStatus):
+            filter_ids.add(row.filter_id)
+    for row in session.deleted:
+        if isinstance(row, AccessToken):
+            pending.append((token_channel(row.id), message("kill")))
+    if filter_ids:
+        query = select(CustomFilter.account_id).where(CustomFilter.id.in_(filter_ids))
+        owners |= set(session.connection().scalars(query))
+    for owner in owners:
+        pending.append((user_channel(owner), message("filters_changed")))
+
+
+@event.listens_for(Session, "after_commit")
+def _send(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    by_message: dict[str, list[str]] = {}
+    for channel, text in dict.fromkeys(pending):
+        by_message.setdefault(text, []).append(channel)
+    for text, channels in by_message.items():
+        publish(channels, text)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+JOBS = {"core.stream_status": stream_status_job}
