@@ -18,7 +18,24 @@ import pytest
 os.environ.setdefault("FEDIKIT_TEST_FAST_HASHES", "1")  # tests make many accounts; production hashes stay strong
 
 PG_DSN = os.environ.get("FEDIKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PROFILE = os.environ.get("FEDIKIT_TEST_PROFILE", "embedded")
+if PROFILE not in ("embedded", "production"):
+    raise pytest.UsageError(f"FEDIKIT_TEST_PROFILE={PROFILE!r}: expected embedded or production")
 REQUIRE_SERVICES = os.environ.get("FEDIKIT_REQUIRE_SERVICES") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the production profile, run only the tests it changes: those built on the ``database`` fixture.
+
+    Every other test configures its own backends (or none) and already ran,
+    identically, in the embedded pass.
+    """
+    if PROFILE != "production":
+        return
+    unchanged = pytest.mark.skip(reason="not affected by the production profile: runs in the embedded pass")
+    for item in items:
+        if "database" not in getattr(item, "fixturenames", ()):
+            item.add_marker(unchanged)
 
 
 def service_missing(what: str, error: Exception) -> None:
@@ -77,10 +94,34 @@ def pg_database(pg_template: str) -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Config selecting the database for this run of the test."""
+    """Config selecting the database for this run of the test (and, in the production profile, the services).
+
+    ``FEDIKIT_TEST_PROFILE=production`` runs every test that takes this
+    fixture as a production instance runs: on PostgreSQL, with Redis feeds,
+    the RQ queue (worker threads in the test process), Redis pub/sub and S3
+    media on a real S3 server. The SQLite runs are skipped then: the embedded
+    profile (the default) covers them.
+    """
+    if PROFILE == "production":
+        if request.param == "sqlite":
+            pytest.skip("the production profile runs on PostgreSQL only")
+        return {"DATABASE_URL": request.getfixturevalue("pg_database"), **request.getfixturevalue("production")}
     if request.param == "postgres":
         return {"DATABASE_URL": request.getfixturevalue("pg_database")}
     return {}
+
+
+@pytest.fixture
+def production(redis_config: dict[str, str], moto: Any, bucket: str) -> dict[str, str]:
+    """The settings of the production profile's services (PostgreSQL aside)."""
+    return {
+        **redis_config,
+        "FEEDS_BACKEND": "redis",
+        "QUEUE_BACKEND": "rq",
+        "RQ_WORKER_THREADS": "2",
+        "STREAMING_BACKEND": "redis",
+        **moto.config(bucket),
+    }
 
 
 @pytest.fixture
@@ -96,8 +137,10 @@ def redis_config() -> Iterator[dict[str, str]]:
     """Settings for the Redis server at 127.0.0.1:6379 (``FEDIKIT_TEST_REDIS`` to change), db 9.
 
     Each test gets its own ``REDIS_NAMESPACE`` (the prefix of every key the
-    Redis backends write); its keys are deleted afterwards. Without the
-    server the test is skipped, or fails under ``FEDIKIT_REQUIRE_SERVICES=1``.
+    Redis backends write; RQ's own keys begin with ``rq:`` and carry the
+    namespace in their queue and job names); its keys are deleted
+    afterwards. Without the server the test is skipped, or fails under
+    ``FEDIKIT_REQUIRE_SERVICES=1``.
     """
     import redis
 
@@ -110,7 +153,38 @@ def redis_config() -> Iterator[dict[str, str]]:
     try:
         yield {"REDIS_URL": REDIS_TEST_URL, "REDIS_NAMESPACE": namespace}
     finally:
-        keys = list(client.scan_iter(f"{namespace}:*", count=1000))
+        keys = [*client.scan_iter(f"{namespace}:*", count=1000), *client.scan_iter(f"rq:*{namespace}*", count=1000)]
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])
+        stale = [queue for queue in client.smembers("rq:queues") if namespace.encode() in queue]
+        if stale:
+            client.srem("rq:queues", *stale)
         client.close()
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Any]:
+    """One S3-compatible server (moto's, in a process of its own) for the session; tests take buckets on it."""
+    from s3_server import moto_server
+
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(moto: Any) -> Iterator[Any]:
+    """A boto3 client on the test server, for looking into buckets."""
+    client = moto.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def bucket(moto: Any, s3: Any) -> Iterator[str]:
+    """A new, empty bucket on the test server; emptied and removed afterwards."""
+    from s3_server import empty_and_delete
+
+    name = f"fkt-{secrets.token_hex(6)}"
+    s3.create_bucket(Bucket=name)
+    yield name
+    empty_and_delete(s3, name)

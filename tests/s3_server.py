@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import httpx
 
@@ -86,6 +87,17 @@ class MotoServer:
             "S3_READ_TIMEOUT": "2",
             **extra,
         }
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[MotoServer]:
+    """A started server, stopped (by its PID) afterwards."""
+    server = MotoServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def empty_and_delete(client, bucket: str) -> None:  # noqa: ANN001

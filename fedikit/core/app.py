@@ -75,7 +75,7 @@ def create_app(
     app = Flask("fedikit", static_folder=None)
     app.config.update(settings)
     app.config["SECRET_KEY"] = config_module.secret_key(settings)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(settings["SQLALCHEMY_DATABASE_URI"]))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(settings))
     app.json.sort_keys = False
     state = Fedikit(app=app, config=settings, pm=pm, plugins=infos)
 
@@ -100,6 +100,7 @@ def create_app(
         config=settings,
         data_dir=settings["FEDIKIT_DATA_DIR"],
         run_job=lambda job: jobs.run(app, job),
+        search_documents=timelines.IndexedDocuments(),
     )
     for kind in BackendKind:
         choice = registry.choose(kind, settings, disabled)
@@ -195,9 +196,19 @@ def _order_filters(filters: list[tuple[str, Any]], order: list[str]) -> list[Any
     return [by_name[name] for name in [*order, *rest]]
 
 
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
+def _engine_options(settings: dict[str, Any]) -> dict[str, Any]:
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False}}  # busy timeout: see db._sqlite_pragmas
+    # Connections kept open per process: DB_POOL (Mastodon's name), else one per request thread and job
+    # thread. Streams and bursts borrow up to 10 more, returned (closed) once the burst is over.
+    pool = str(settings.get("DB_POOL") or settings["MAX_THREADS"] + settings["JOB_WORKERS"])
+    if not pool.isdigit() or int(pool) < 1:
+        raise StartupError(f"DB_POOL: expected a number of connections, got {pool!r}")
     # No JIT: the timeline queries' correlated subqueries push their estimated
     # cost past jit_above_cost, and compiling them took 100 ms for a 2 ms query.
-    return {"pool_pre_ping": True, "connect_args": {"options": "-c jit=off"}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": int(pool),
+        "max_overflow": 10,
+        "connect_args": {"options": "-c jit=off"},
+    }

@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "TRENDS_ENABLED": "false",  # trending hashtags and statuses (/api/v1/trends/*): off until the admin opts in
     "STREAMING_MAX_CONNECTIONS": "100",  # open streams per web process (each holds a thread of its own)
     "STREAMING_HEARTBEAT": "15",  # seconds between heartbeats (and token re-checks) on an open stream
+    "FEED_MAX_ITEMS": "400",  # ids kept per precomputed feed (Mastodon's FeedManager::MAX_ITEMS)
+    "FEED_ACTIVE_DAYS": "7",  # fan-out skips users idle longer; their feed is rebuilt when they return
 }
 REGISTRATIONS_MODES = ("open", "approved", "none")
 
@@ -55,6 +57,8 @@ INTEGER_KEYS = (
     "MAX_STATUS_CHARS",
     "STREAMING_MAX_CONNECTIONS",
     "STREAMING_HEARTBEAT",
+    "FEED_MAX_ITEMS",
+    "FEED_ACTIVE_DAYS",
 )
 LIST_KEYS = ("FEDIKIT_PLUGINS", "FEDIKIT_DISABLED_PLUGINS", "MODERATION_FILTERS")
 

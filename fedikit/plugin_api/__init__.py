@@ -9,6 +9,7 @@ Nothing else in fedikit is a stable interface for plugins.
 
 from fedikit.plugin_api.errors import BackendError, FedikitError, NotFound, Reject, StartupError
 from fedikit.plugin_api.markers import PROJECT_NAME, hookimpl, hookspec
+from fedikit.plugin_api.pubsub import BufferedSubscription
 from fedikit.plugin_api.types import (
     BACKEND_PROTOCOLS,
     AccountRecord,
@@ -25,11 +26,13 @@ from fedikit.plugin_api.types import (
     PubSub,
     RenderContext,
     RenderedContent,
+    SearchDocuments,
     SearchIndex,
     StatusRecord,
     Subscription,
     UserRecord,
     Visibility,
+    checked_media_key,
     retry_delay,
 )
 
@@ -46,6 +49,7 @@ __all__ = [
     "BackendFactory",
     "BackendKind",
     "BackendRegistry",
+    "BufferedSubscription",
     "FedikitError",
     "FeedStore",
     "Job",
@@ -58,12 +62,14 @@ __all__ = [
     "Reject",
     "RenderContext",
     "RenderedContent",
+    "SearchDocuments",
     "SearchIndex",
     "StartupError",
     "StatusRecord",
     "Subscription",
     "UserRecord",
     "Visibility",
+    "checked_media_key",
     "hookimpl",
     "hookspec",
     "retry_delay",

@@ -27,7 +27,13 @@ class Reject(FedikitError):
 
 
 class BackendError(FedikitError):
-    """A storage backend failed in a way the caller may report or retry."""
+    """A storage backend failed in a way the caller may report or retry.
+
+    The API answers 503 with the message as its ``error`` (so keep it free of
+    hosts and credentials); a subclass may set another ``status_code``.
+    """
+
+    status_code = 503
 
 
 class NotFound(FedikitError):

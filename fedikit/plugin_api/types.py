@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
+from fedikit.plugin_api.errors import BackendError
+
 
 class Visibility(enum.StrEnum):
     """Who may see a status, with Mastodon's names."""
@@ -177,6 +179,24 @@ def retry_delay(attempt: int, jitter: float = 0.0) -> float:
 # Backends
 
 
+class SearchDocuments(Protocol):
+    """The documents core keeps in the search index, read from the database in id order.
+
+    For a search backend's bulk (re)indexing (``fedikit search deploy``): the
+    text of each document is what core's indexing jobs hand to
+    ``SearchIndex.index``. Call inside an app context (commands and jobs run
+    in one).
+    """
+
+    def count(self, kind: str, *, after_id: int = 0) -> int:
+        """How many documents of ``kind`` have an id above ``after_id``."""
+        ...
+
+    def batch(self, kind: str, *, after_id: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(id, text)`` of the first ``limit`` documents of ``kind`` with an id above ``after_id``, by id."""
+        ...
+
+
 @dataclasses.dataclass(frozen=True)
 class BackendContext:
     """What a backend factory is given to build its backend."""
@@ -185,9 +205,29 @@ class BackendContext:
     data_dir: Path
     run_job: Callable[[Job], None]
     """Runs one job to completion in an app context; raises if the job fails."""
+    search_documents: SearchDocuments | None = None
+    """What a search backend indexes, to fill a new index in bulk (None where core offers no database)."""
 
 
 BackendFactory = Callable[[BackendContext], Any]
+
+
+def checked_media_key(key: str) -> str:
+    """``key`` itself if it is a safe media key, else :class:`BackendError`: what every MediaStore checks.
+
+    Safe: a relative path of non-empty segments, none of them ``.`` or ``..``,
+    without backslashes or NUL bytes; nothing that could name a place outside
+    the store.
+    """
+    if (
+        not key
+        or "\\" in key
+        or "\0" in key
+        or key.startswith("/")
+        or any(part in ("", ".", "..") for part in key.split("/"))
+    ):
+        raise BackendError(f"unsafe media key {key!r}")
+    return key
 
 
 @runtime_checkable

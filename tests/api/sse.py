@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conftest import ApiUser
 from flask import Flask
 from flask.testing import FlaskClient
 
 from fedikit.plugin_api.testing import settle
+
+if TYPE_CHECKING:
+    from conftest import ApiUser
 
 
 class Stream:

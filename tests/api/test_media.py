@@ -26,6 +26,13 @@ def image_bytes(size: tuple[int, int] = (40, 20), fmt: str = "PNG", color: str =
     return out.getvalue()
 
 
+@pytest.fixture
+def fedikit_config(database: dict[str, str]) -> dict[str, Any]:
+    # These tests look at the stored files themselves, so they pin the local store in every profile;
+    # uploads through the API to S3 are tested in tests/backends/test_s3_media.py.
+    return {**database, "MEDIA_BACKEND": "local"}
+
+
 def upload(client: FlaskClient, user: Any, data: bytes, *, version: int = 2, name: str = "x.png", **fields: Any) -> Any:
     form = {"file": (io.BytesIO(data), name, "image/png"), **fields}
     return client.post(f"/api/v{version}/media", data=form, headers=user.headers, content_type="multipart/form-data")

@@ -9,12 +9,14 @@ in test_clients.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import ApiUser, MakeApiUser
 from flask import Flask
 from flask.testing import FlaskClient
+
+if TYPE_CHECKING:
+    from conftest import ApiUser, MakeApiUser
 
 
 @pytest.fixture

@@ -196,7 +196,7 @@ def test_favourited_by_and_reblogged_by(scene: Scene) -> None:
 # ---------------------------------------------------------------- lists of statuses
 
 
-def test_timelines(scene: Scene) -> None:
+def test_timelines(fedikit_app: Flask, scene: Scene) -> None:
     wrong = []
     for kind in ("private", "direct"):
         secret = scene.secret(kind)
@@ -213,7 +213,9 @@ def test_timelines(scene: Scene) -> None:
         if not shows(scene.get(viewer, "/api/v1/timelines/home"), scene.secret(kind)):
             wrong.append(f"{kind}: {viewer} misses it at home")
     home = scene.get("fern", "/api/v1/timelines/home").json
-    if not any(s["reblog"] and s["reblog"]["id"] == str(scene.private.id) for s in home):
+    boosted = any(s["reblog"] and s["reblog"]["id"] == str(scene.private.id) for s in home)
+    # A precomputed feed (Redis) leaves out a boost of a post it already holds, as Mastodon's feeds do.
+    if not boosted and not fedikit_app.extensions["fedikit"].feeds.precomputed:
         wrong.append("private: fern misses alice's boost of it at home")
     check(wrong)
 

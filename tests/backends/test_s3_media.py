@@ -8,7 +8,6 @@ client, and with plain HTTP GETs of the URLs the API hands out.
 from __future__ import annotations
 
 import io
-import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +17,7 @@ import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from s3_server import MotoServer, empty_and_delete
+from s3_server import MotoServer, moto_server
 from sqlalchemy import func, select
 
 from fedikit.core.db import db
@@ -34,33 +33,6 @@ PIL = pytest.importorskip("PIL")
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def moto() -> Iterator[MotoServer]:
-    """One S3 server for the session; each test has a bucket of its own on it."""
-    server = MotoServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(moto: MotoServer) -> Iterator[Any]:
-    """A boto3 client on the test server, for looking into buckets."""
-    client = moto.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def bucket(moto: MotoServer, s3: Any) -> Iterator[str]:
-    name = f"fkt-{secrets.token_hex(6)}"
-    s3.create_bucket(Bucket=name)
-    yield name
-    empty_and_delete(s3, name)
 
 
 @pytest.fixture
@@ -283,12 +255,8 @@ def test_startup_does_not_wait_for_s3(tmp_path: Any) -> None:
 @pytest.fixture
 def flaky() -> Iterator[MotoServer]:
     """A server of this test's own, so that killing it disturbs no other test."""
-    server = MotoServer()
-    server.start()
-    try:
+    with moto_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

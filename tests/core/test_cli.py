@@ -138,7 +138,7 @@ def test_misconfiguration_is_one_clear_line(env: dict[str, str]) -> None:
     result = CliRunner().invoke(cli, ["plugins", "list"], env={**env, "FEEDS_BACKEND": "nosuch"})
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: FEEDS_BACKEND=nosuch: no loaded plugin offers a feeds backend named 'nosuch' (offered: sql)"
+        "Error: FEEDS_BACKEND=nosuch: no loaded plugin offers a feeds backend named 'nosuch' (offered: redis, sql)"
     ]
 
 

@@ -107,3 +107,23 @@ def test_secret_key_is_made_once_and_kept(tmp_path: Path) -> None:
     assert len(first) == 128 and config.secret_key(settings) == first
     assert (tmp_path / "secret_key_base").stat().st_mode & 0o077 == 0
     assert config.secret_key({**settings, "SECRET_KEY_BASE": "given"}) == "given"
+
+
+def test_postgresql_connection_pool_size(pg_database: str, tmp_path: Path) -> None:
+    from fedikit.core.db import db
+    from fedikit.plugin_api.testing import close_app, make_app
+
+    app = make_app({"DATABASE_URL": pg_database, "DB_POOL": "12"}, data_dir=str(tmp_path), migrate=False)
+    try:
+        with app.app_context():
+            assert db.engine.pool.size() == 12
+    finally:
+        close_app(app)
+    default = make_app({"DATABASE_URL": pg_database, "MAX_THREADS": "4", "JOB_WORKERS": "3"}, migrate=False)
+    try:
+        with default.app_context():
+            assert db.engine.pool.size() == 7  # a connection per request thread and per job thread
+    finally:
+        close_app(default)
+    with pytest.raises(StartupError, match="DB_POOL: expected a number of connections"):
+        make_app({"DATABASE_URL": pg_database, "DB_POOL": "many"}, migrate=False)

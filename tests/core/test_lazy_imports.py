@@ -19,3 +19,27 @@ def test_embedded_app_imports_no_optional_backend_library(tmp_path: Path) -> Non
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_an_s3_instance_loads_boto3_only_when_it_touches_the_bucket(tmp_path: Path) -> None:
+    # A job worker that only delivers and fans out never needs the S3 client (about 25 MB).
+    settings = {
+        "FEDIKIT_DATA_DIR": str(tmp_path),
+        "S3_ENABLED": "true",
+        "S3_BUCKET": "media",
+        "S3_REGION": "us-east-1",
+        "S3_ENDPOINT": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "key",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+    }
+    code = (
+        "import sys\n"
+        "from fedikit.core.app import create_app\n"
+        f"app = create_app({settings!r}, environ={{}}, env_file=False)\n"
+        "store = app.extensions['fedikit'].media\n"
+        "print('boto3' in sys.modules, store.url('media/a.png'))\n"
+        "store.client\n"
+        "print('boto3' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
+    assert result.stdout.split() == ["False", "http://127.0.0.1:9/media/media/a.png", "True"]

@@ -12,27 +12,20 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from processes import free_port
 
 mastodon = pytest.importorskip("mastodon")
 
 SCOPES = ["read", "write", "follow"]
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Instance:
@@ -113,15 +106,3 @@ def running(folder: Path, **settings: str) -> Iterator[Instance]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-
-
-def eventually(check: Callable[[], T], *, timeout: float = 20.0, what: str = "the condition") -> T:
-    """Poll ``check`` until it returns something truthy (deliveries are jobs: they land a moment later)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)

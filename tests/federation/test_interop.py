@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from instances import Instance, eventually, running
+from instances import Instance, running
 from peers.servers import FEDIFY_1, FEDIFY_2, Peer, bovine_peer, fedify_peer
+from processes import eventually
 
 pytestmark = pytest.mark.slow
 

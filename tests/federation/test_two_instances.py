@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from instances import Instance, eventually, mastodon, running
+from instances import Instance, mastodon, running
+from processes import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -41,8 +41,13 @@ def _token() -> AccessToken | None:
                 abort(403, API_REFUSALS[reason])
         now = utcnow()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+            from fedikit.core.services import timelines
+
+            back = token.user is not None and timelines.returning(token.user)  # idle until now: fan-out skipped them
             token.last_used_at = now  # written at most hourly: reads stay reads
             db.session.commit()
+            if back:
+                timelines.rebuild_home(token.user.account)
     request.fedikit_token = token
     return token
 

@@ -72,7 +72,8 @@ def make_app(ctx: click.Context) -> Any:
     """The app for this invocation (built once), honouring ``--env-file``.
 
     When the command finishes, queued background jobs are given time to run
-    (an in-process queue would otherwise die with the process) and the
+    (an in-process queue would otherwise die with the process; a durable
+    queue keeps them for its workers, so the command does not wait) and the
     backends are closed.
     """
     root = ctx.find_root()
@@ -87,7 +88,7 @@ def make_app(ctx: click.Context) -> Any:
 
 def _finish(app: Any) -> None:
     state = app.extensions["fedikit"]
-    if not state.queue.drain(60):
+    if not state.queue.durable and not state.queue.drain(60):
         click.echo("fedikit: background jobs still running after 60 s, or due later; stopping them", err=True)
     state.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import click
@@ -68,6 +69,10 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
             return app
 
     click.echo(f"Serving {app.config['LOCAL_DOMAIN']} on {scheme}://{host}:{port}", err=True)
+    # Everything built so far is shared with the workers after the fork; moving it out of the garbage
+    # collector's reach keeps collections in the workers from touching (and so copying) those pages.
+    gc.collect()
+    gc.freeze()
     Server().run()
 
 

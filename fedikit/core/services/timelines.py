@@ -7,20 +7,29 @@ Writing: with a precomputed feed store (``FeedStore.precomputed``), core fans a
 status out to the home and list feeds of its local audience in a job, and
 merges or removes a followee's statuses when a follow starts or ends. A store
 computed from SQL needs none of that.
+
+Idle users: as Mastodon, the fan-out skips local users who have not used the
+API for ``FEED_ACTIVE_DAYS`` (nor signed up in that time); most accounts of a
+big instance are idle, and their feeds would be written and never read. When
+such a user comes back (their first authenticated request after the idle
+spell), or when their feed is found empty, it is rebuilt from
+:func:`home_statuses` before the answer.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fedikit.core import jobs
-from fedikit.core.db import db
+from fedikit.core.db import db, utcnow
 from fedikit.core.models import (
+    AccessToken,
     Account,
     Block,
     Follow,
@@ -29,6 +38,7 @@ from fedikit.core.models import (
     Status,
     Tag,
     TagFollow,
+    User,
     status_tags,
 )
 from fedikit.core.models import List as AccountList
@@ -50,7 +60,17 @@ MERGE_LIMIT = 100  # statuses merged into a home feed when a follow starts (Mast
 
 
 def home(viewer: Account, **page: Any) -> list[Status]:
-    ids = current().feeds.ids(f"home:{viewer.id}", **page)
+    """The viewer's home feed; a precomputed one found empty on its first page is rebuilt first.
+
+    An empty first page means a new or idle account, or a feed the store lost
+    (Redis flushed or evicted it): reading SQL once is then the right answer.
+    """
+    store = current().feeds
+    feed = f"home:{viewer.id}"
+    ids = store.ids(feed, **page)
+    first_page = all(page.get(bound) is None for bound in ("max_id", "since_id", "min_id"))
+    if not ids and first_page and store.precomputed and rebuild_home(viewer):
+        ids = store.ids(feed, **page)
     return _load(ids, viewer, "home")
 
 
@@ -165,30 +185,24 @@ def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]
         .where(Status.id.in_(ids), visible_to(viewer), ~hidden_by(viewer))
     )
     by_id = {status.id: status for status in rows}
-    pm = current().pm
-    out = []
-    for id_ in ids:
-        status = by_id.get(id_)
-        if status is None:
-            continue
-        if any(
-            answer is False for answer in collect(pm, "timeline_admit", timeline=timeline, status=status, viewer=viewer)
-        ):
-            continue
-        out.append(status)
-    return out
+    return [by_id[id_] for id_ in ids if id_ in by_id and _policies_admit(by_id[id_], viewer, timeline)]
+
+
+def _policies_admit(status: Status, viewer: Account | None, timeline: str) -> bool:
+    """No ``timeline_admit`` implementation refuses the status."""
+    answers = collect(current().pm, "timeline_admit", timeline=timeline, status=status, viewer=viewer)
+    return not any(answer is False for answer in answers)
 
 
 def admitted(query: Select[tuple[int]], status_id: int, viewer: Account | None, timeline: str) -> Status | None:
     """The status ``status_id`` if it is on the timeline ``query`` defines, as a page of it would show it.
 
     For live events (the streaming API): the same rules as a timeline page,
-    one status at a time.
+    one status at a time. Every timeline query already holds the viewer's
+    visibility and blocks/mutes conditions; the policies come after.
     """
-    if db.session.scalar(query.where(Status.id == status_id)) is None:
-        return None
-    found = _load([status_id], viewer, timeline)
-    return found[0] if found else None
+    status = db.session.scalar(query.with_only_columns(Status).where(Status.id == status_id))
+    return status if status is not None and _policies_admit(status, viewer, timeline) else None
 
 
 # ---------------------------------------------------------------- what belongs in a feed
@@ -294,18 +308,25 @@ def list_admits(feed_list: Any, status: Any = Status) -> ColumnElement[bool]:
 # ---------------------------------------------------------------- feed upkeep
 
 
-def feeds_for(status: Status) -> list[str]:
+def feeds_for(status: Status, *, active_only: bool = False) -> list[str]:
     """Home and list feeds a status belongs in.
 
     Homes: the author's, and those of local followers in its audience (a
     mention alone does not put a status in a home feed: it notifies). The
     same rule as sql_feeds computes on read, which the feed conformance
-    suite pins.
+    suite pins. ``active_only``: only the feeds of active users
+    (:func:`active_accounts`), for the fan-out; taking a status out of feeds
+    needs them all, as an idle user's feed still holds what it got before.
     """
     local_followers = select(Follow.account_id).where(Follow.target_account_id == status.account_id)
     local_audience = audience(status).where(Account.domain.is_(None), Account.id.in_(local_followers))
+    active = active_accounts() if active_only else None
+    if active is not None:
+        local_audience = local_audience.where(Account.id.in_(active))
     owner_ids = set(db.session.scalars(local_audience.with_only_columns(Account.id)))
-    if status.account.local:
+    if status.account.local and (
+        active is None or db.session.scalar(active.where(User.account_id == status.account_id)) is not None
+    ):
         owner_ids.add(status.account_id)
     if status.reblog_of_id is not None:
         owner_ids.discard(status.reblog.account_id)  # nobody sees boosts of their own posts at home
@@ -316,6 +337,8 @@ def feeds_for(status: Status) -> list[str]:
     elif status.visibility == Visibility.PUBLIC.value and status.tags:
         tag_followers = select(TagFollow.account_id).where(TagFollow.tag_id.in_([t.id for t in status.tags]))
         local_tag_followers = select(Account.id).where(Account.id.in_(tag_followers), Account.domain.is_(None))
+        if active is not None:
+            local_tag_followers = local_tag_followers.where(Account.id.in_(active))
         blocked = select(Block.target_account_id).where(Block.account_id == status.account_id)
         owner_ids |= set(db.session.scalars(local_tag_followers.where(Account.id.not_in(blocked))))
     exclusive_owners = (
@@ -379,9 +402,23 @@ def after_unfollow(follower: Account, target: Account) -> None:
 
 
 def fan_out_job(status_id: int) -> None:
+    """Put a new status into the precomputed feeds of its active audience.
+
+    The audience is computed once (``feeds``) and also tells live streams.
+    """
     status = db.session.get(Status, status_id)
-    if status is not None:
-        current().feeds.add(feeds_for(status), status.id)
+    from fedikit.core.streaming import publish
+
+    if status is None:
+        return
+    feeds = feeds_for(status, active_only=True)
+    store = current().feeds
+    add_reblog = getattr(store, "add_reblog", None)
+    if status.reblog_of_id is not None and add_reblog is not None:
+        add_reblog(feeds, status.id, status.reblog_of_id)  # the store may skip homes that show the original
+    else:
+        store.add(feeds, status.id)
+    publish.status_fanned_out(status, feeds)
 
 
 def merge_into_home_job(account_id: int, target_account_id: int) -> None:
@@ -390,9 +427,7 @@ def merge_into_home_job(account_id: int, target_account_id: int) -> None:
     if owner is None:
         return
     query = home_statuses(owner).where(Status.account_id == target_account_id)
-    feeds = current().feeds
-    for status_id in db.session.scalars(query.order_by(Status.id.desc()).limit(MERGE_LIMIT)):
-        feeds.add([f"home:{account_id}"], status_id)
+    _fill(f"home:{account_id}", list(db.session.scalars(query.order_by(Status.id.desc()).limit(MERGE_LIMIT))))
 
 
 def unmerge_from_home_job(account_id: int, target_account_id: int) -> None:
@@ -400,6 +435,56 @@ def unmerge_from_home_job(account_id: int, target_account_id: int) -> None:
     feeds = current().feeds
     for status_id in db.session.scalars(query):
         feeds.remove([f"home:{account_id}"], status_id)
+
+
+# ---------------------------------------------------------------- idle users
+
+
+def active_accounts(now: dt.datetime | None = None) -> Select[tuple[int]]:
+    """Ids of the accounts whose user signed up or used the API in the last ``FEED_ACTIVE_DAYS``.
+
+    Use of the API is each token's ``last_used_at``, which authentication
+    already writes (at most hourly), so activity costs no extra write.
+    """
+    cutoff = (now or utcnow()) - dt.timedelta(days=int(current().config.get("FEED_ACTIVE_DAYS") or 7))
+    recent_use = exists().where(AccessToken.user_id == User.id, AccessToken.last_used_at >= cutoff)
+    return select(User.account_id).where(or_(User.created_at >= cutoff, recent_use))
+
+
+def returning(user: User) -> bool:
+    """True when ``user`` was idle until now: call it before recording a new use of the API.
+
+    Only a precomputed feed store skips idle users, so only then is anyone
+    "returning"; with feeds read from SQL this costs nothing.
+    """
+    if not current().feeds.precomputed:
+        return False
+    return db.session.scalar(active_accounts().where(User.id == user.id)) is None
+
+
+def rebuild_home(owner: Account) -> bool:
+    """Merge the newest ``FEED_MAX_ITEMS`` statuses of :func:`home_statuses` into the owner's feed.
+
+    Merging (not replacing) keeps whatever a concurrent fan-out adds. Boosts
+    are not de-duplicated here: the rebuilt feed is the one SQL would show.
+    True when anything was found.
+    """
+    if not current().feeds.precomputed:
+        return False
+    limit = int(current().config.get("FEED_MAX_ITEMS") or 400)
+    ids = list(db.session.scalars(home_statuses(owner).order_by(Status.id.desc()).limit(limit)))
+    _fill(f"home:{owner.id}", ids)
+    return bool(ids)
+
+
+def _fill(feed: str, status_ids: list[int]) -> None:
+    store = current().feeds
+    fill = getattr(store, "fill", None)
+    if fill is not None:
+        fill(feed, status_ids)
+        return
+    for status_id in status_ids:
+        store.add([feed], status_id)
 
 
 def index_status_job(status_id: int) -> None:
@@ -433,8 +518,34 @@ def _indexed_text(status: Status) -> str:
 def index_account_job(account_id: int) -> None:
     account = db.session.get(Account, account_id)
     if account is not None:
-        words = (account.username, account.display_name, account.domain)  # Mastodon searches all three
-        current().search.index("accounts", account.id, " ".join(w for w in words if w))
+        current().search.index("accounts", account.id, _account_text(account))
+
+
+def _account_text(account: Account) -> str:
+    words = (account.username, account.display_name, account.domain)  # Mastodon searches all three
+    return " ".join(w for w in words if w)
+
+
+class IndexedDocuments:
+    """What the index jobs above store, read in bulk (``plugin_api.SearchDocuments``, for ``search deploy``)."""
+
+    # Columns, not models: a deploy reads every row, and rows stay out of the session's identity map.
+    def _query(self, kind: str, after_id: int) -> Select[Any]:
+        if kind == "statuses":  # boosts are not indexed (see distribute)
+            columns = (Status.id, Status.local, Status.text, Status.content, Status.spoiler_text)
+            return select(*columns).where(Status.id > after_id, Status.reblog_of_id.is_(None)).order_by(Status.id)
+        if kind == "accounts":
+            columns = (Account.id, Account.username, Account.display_name, Account.domain)
+            return select(*columns).where(Account.id > after_id).order_by(Account.id)
+        raise ValueError(f"unknown search kind {kind!r}")
+
+    def count(self, kind: str, *, after_id: int = 0) -> int:
+        query = self._query(kind, after_id).order_by(None)
+        return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+    def batch(self, kind: str, *, after_id: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        text: Any = _indexed_text if kind == "statuses" else _account_text  # rows carry the attributes they read
+        return [(row.id, text(row)) for row in db.session.execute(self._query(kind, after_id).limit(limit))]
 
 
 JOBS = {

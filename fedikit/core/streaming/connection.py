@@ -74,6 +74,7 @@ class Connection:
         self.streams: list[Stream] = []
         self._pubsub = current().streaming
         self._subscription: Subscription | None = None
+        self._timelines: dict[Stream, tuple[Any, str]] = {}  # each stream's query, built once
         self._resubscribe()  # from the start: a revocation must reach a socket that has no stream yet
 
     # ------------------------------------------------------------ subscribing
@@ -204,7 +205,9 @@ class Connection:
             except NotFound:
                 return False
             return _dumps(conversation_entities(viewer, [view])[0])
-        query, timeline = _timeline(stream, viewer)
+        if stream not in self._timelines:
+            self._timelines[stream] = _timeline(stream, viewer)
+        query, timeline = self._timelines[stream]
         if query is None:
             return False
         status = timelines.admitted(query, id_, viewer, timeline)

@@ -9,7 +9,8 @@ Statuses: :func:`status_published` queues ``core.stream_status`` (after the
 commit, like every job), which finds the status's channels: its author's
 and local followers' home channels and list channels by core's fan-out rule
 (:func:`~fedikit.core.services.timelines.feeds_for`), and for a public
-status the public and hashtag channels. Deletions take the channels the
+status the public and hashtag channels. With a precomputed feed store the
+fan-out job, which computes that audience anyway, publishes instead. Deletions take the channels the
 status was on before it went (:func:`removal_channels`, then
 :func:`status_deleted` after the commit).
 
@@ -103,9 +104,21 @@ def _listening(prefix: str = "timeline:") -> bool:
 
 
 def status_published(status: Status, *, edited: bool = False) -> None:
-    """After a status (or a boost, or an edit) is committed: stream it to whoever may see it."""
-    if _listening():
+    """After a status (or a boost, or an edit) is committed: stream it to whoever may see it.
+
+    A new status on a precomputed feed store is streamed by the fan-out job,
+    which computes its audience anyway (:func:`status_fanned_out`).
+    """
+    from fedikit.core.state import current
+
+    if (edited or not current().feeds.precomputed) and _listening():
         jobs.enqueue("core.stream_status", status_id=status.id, edited=edited)
+
+
+def status_fanned_out(status: Status, feeds: list[str]) -> None:
+    """The fan-out put a new status into ``feeds``: stream it there, and on the public channels."""
+    if _listening():
+        publish(channels_of(status, feeds), message("update", status.id))
 
 
 def stream_status_job(status_id: int, edited: bool = False) -> None:

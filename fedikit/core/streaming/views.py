@@ -85,6 +85,21 @@ def _heartbeat() -> float:
     return float(current_app.config.get("STREAMING_HEARTBEAT", 15))
 
 
+def _open(stream: str | None) -> Connection | Response:
+    """A connection for the caller's token, subscribed to ``stream`` (if named), holding a slot; or the refusal."""
+    try:
+        connection = Connection(authenticate(_secret()))
+        if stream:
+            connection.subscribe(stream, request.args)
+    except StreamError as exc:
+        db.session.rollback()
+        return _error(exc.status, exc.message)
+    if not _slots().take(int(current_app.config["STREAMING_MAX_CONNECTIONS"])):
+        connection.close()
+        return _error(503, "Too many open streams on this server; try again later")
+    return connection
+
+
 @bp.get("/api/v1/streaming/health")
 @bp.get("/api/v1/streaming/health/")
 def health() -> Response:
@@ -96,15 +111,9 @@ def server_sent_events(kind: str) -> Response:
     name = SSE_STREAMS.get(kind.strip("/"))
     if name is None:
         return _error(400, "Unknown channel requested")
-    try:
-        connection = Connection(authenticate(_secret()))
-        connection.subscribe(name, request.args)
-    except StreamError as exc:
-        db.session.rollback()
-        return _error(exc.status, exc.message)
-    if not _slots().take(int(current_app.config["STREAMING_MAX_CONNECTIONS"])):
-        connection.close()
-        return _error(503, "Too many open streams on this server; try again later")
+    connection = _open(name)
+    if isinstance(connection, Response):
+        return connection
     heartbeat = _heartbeat()
     app, slots = current_app._get_current_object(), _slots()  # type: ignore[attr-defined]
 
@@ -145,17 +154,9 @@ def not_a_websocket() -> Response:
 
 @bp.route("/api/v1/streaming", methods=["GET"], strict_slashes=False, websocket=True)
 def websocket() -> Any:
-    try:
-        token = authenticate(_secret())
-        connection = Connection(token)
-        if request.args.get("stream"):
-            connection.subscribe(request.args.get("stream"), request.args)
-    except StreamError as exc:
-        db.session.rollback()
-        return _error(exc.status, exc.message)
-    if not _slots().take(int(current_app.config["STREAMING_MAX_CONNECTIONS"])):
-        connection.close()
-        return _error(503, "Too many open streams on this server; try again later")
+    connection = _open(request.args.get("stream"))
+    if isinstance(connection, Response):
+        return connection
     from simple_websocket import ConnectionClosed, Server
 
     offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]

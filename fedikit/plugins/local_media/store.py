@@ -8,21 +8,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from fedikit.plugin_api import BackendError, NotFound
-
-
-def safe_key(key: str) -> PurePosixPath:
-    """A relative, normalised key; anything that could leave the store's folder is refused."""
-    path = PurePosixPath(key)
-    if (
-        not key
-        or "\\" in key
-        or "\0" in key
-        or path.is_absolute()
-        or any(part in ("", ".", "..") for part in key.split("/"))
-    ):
-        raise BackendError(f"unsafe media key {key!r}")
-    return path
+from fedikit.plugin_api import NotFound, checked_media_key
 
 
 class LocalMediaStore:
@@ -34,7 +20,7 @@ class LocalMediaStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
-        return self.root.joinpath(*safe_key(key).parts)
+        return self.root.joinpath(*PurePosixPath(checked_media_key(key)).parts)
 
     def put(self, key: str, data: bytes | IO[bytes], content_type: str) -> None:
         target = self.path(key)
@@ -64,4 +50,4 @@ class LocalMediaStore:
         return self.path(key).is_file()
 
     def url(self, key: str) -> str:
-        return f"{self.base_url}/{safe_key(key)}"
+        return f"{self.base_url}/{checked_media_key(key)}"

@@ -15,15 +15,16 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import redis
 
+from fedikit.plugin_api import BufferedSubscription
+
 log = logging.getLogger("fedikit.streaming.redis")
 
 SUBSCRIBER_BUFFER = 1000  # messages a slow subscriber may fall behind before it misses some
-_CLOSED = ("", "")
 
 
 class RedisPubSub:
@@ -141,12 +142,12 @@ def _escape(text: str) -> str:
     return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
-class RedisSubscription:
+class RedisSubscription(BufferedSubscription):
+    """A buffered subscription that also knows when Redis has confirmed its channels."""
+
     def __init__(self, hub: RedisPubSub, channels: tuple[str, ...]) -> None:
-        self.channels = channels
+        super().__init__(channels, hub._unsubscribe, buffer=SUBSCRIBER_BUFFER)
         self._hub = hub
-        self._queue: queue.Queue[tuple[str, str]] = queue.Queue(SUBSCRIBER_BUFFER)
-        self._closed = False
         self._pending = set(channels)
         self._ready = threading.Event()
         if not channels:
@@ -166,30 +167,3 @@ class RedisSubscription:
             self.confirm(channel)
         if not self._ready.wait(timeout):
             log.warning("Redis did not confirm a subscription within %.0fs", timeout)
-
-    def deliver(self, channel: str, message: str) -> None:
-        try:
-            self._queue.put_nowait((channel, message))
-        except queue.Full:
-            log.warning("subscriber to %s is %d messages behind; dropping one", channel, SUBSCRIBER_BUFFER)
-
-    def get(self, timeout: float | None = None) -> tuple[str, str] | None:
-        if self._closed:
-            return None
-        try:
-            item = self._queue.get(timeout=timeout) if timeout != 0 else self._queue.get_nowait()
-        except queue.Empty:
-            return None
-        return None if item is _CLOSED or self._closed else item
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._hub._unsubscribe(self)
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_CLOSED)
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        while (item := self.get()) is not None:
-            yield item

@@ -1,7 +1,8 @@
 """A media store on S3 or an S3-compatible server, through boto3.
 
-boto3 is imported here and this module is imported only by the backend
-factory, so an instance that keeps its media in a folder never loads it.
+This module is imported only by the backend factory, and boto3 itself (about
+25 MB with an S3 client) only when a process first touches the bucket: a job
+worker that only delivers and fans out never loads it.
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 from typing import IO, Any
 from urllib.parse import quote
 
-import boto3
-from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from fedikit.plugin_api import BackendError, NotFound
+from fedikit.plugin_api import BackendError, NotFound, checked_media_key
 from fedikit.plugins.s3_media.settings import PUBLIC_READ, S3Settings
 
 log = logging.getLogger("fedikit.s3_media")
@@ -34,23 +33,8 @@ class StorageUnavailable(BackendError):
     credential; the details go to the log.
     """
 
-    status_code = 503
-
     def __init__(self) -> None:
         super().__init__("Media storage is unavailable, please try again later")
-
-
-def check_key(key: str) -> str:
-    """The key itself, if it is a relative path with no empty, ``.`` or ``..`` segment (as the local store)."""
-    if (
-        not key
-        or "\\" in key
-        or "\0" in key
-        or key.startswith("/")
-        or any(part in ("", ".", "..") for part in key.split("/"))
-    ):
-        raise BackendError(f"unsafe media key {key!r}")
-    return key
 
 
 class S3MediaStore:
@@ -60,31 +44,26 @@ class S3MediaStore:
 
     def __init__(self, settings: S3Settings) -> None:
         self.settings = settings
-        config = Config(
-            region_name=settings.region,
-            signature_version=settings.signature_version,
-            connect_timeout=settings.open_timeout,
-            read_timeout=settings.read_timeout,
-            # "standard" retries back off with jitter and also retry throttling answers (503 SlowDown).
-            retries={"mode": "standard", "max_attempts": settings.max_attempts},
-            s3={"addressing_style": settings.addressing_style},
-            # botocore's newer default sends CRC trailers with every upload, which many S3-compatible
-            # servers refuse; checksums only where the operation requires them works everywhere.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        )
-        # A session of our own: boto3's default session is shared process state and not thread-safe to build.
-        self.client: Any = boto3.session.Session().client(
-            "s3",
-            endpoint_url=settings.endpoint,
-            aws_access_key_id=settings.access_key_id,
-            aws_secret_access_key=settings.secret_access_key,
-            config=config,
-        )
-        self.transfer = TransferConfig(multipart_threshold=settings.multipart_threshold, max_concurrency=4)
+        self._client: Any = None
+        self._transfer: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """The boto3 client, made on first use (thread-safe)."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client, self._transfer = _make_client(self.settings)
+        return self._client
+
+    @property
+    def transfer(self) -> Any:
+        self.client  # noqa: B018 - made together with the client
+        return self._transfer
 
     def object_key(self, key: str) -> str:
-        return self.settings.key_prefix + check_key(key)
+        return self.settings.key_prefix + checked_media_key(key)
 
     def put(self, key: str, data: bytes | IO[bytes], content_type: str) -> None:
         name = self.object_key(key)
@@ -149,7 +128,8 @@ class S3MediaStore:
         return f"{settings.protocol}://{settings.hostname}/{settings.bucket}/{path}"
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
     def _unavailable(self, operation: str, name: str, exc: Exception) -> StorageUnavailable:
         log.error("S3 %s of %s in bucket %s failed: %s", operation, name, self.settings.bucket, exc)
@@ -171,3 +151,32 @@ def _missing(exc: ClientError) -> bool:
     error = exc.response.get("Error", {})
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return str(error.get("Code")) in MISSING_CODES or status == 404
+
+
+def _make_client(settings: S3Settings) -> tuple[Any, Any]:
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+
+    config = Config(
+        region_name=settings.region,
+        signature_version=settings.signature_version,
+        connect_timeout=settings.open_timeout,
+        read_timeout=settings.read_timeout,
+        # "standard" retries back off with jitter and also retry throttling answers (503 SlowDown).
+        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        s3={"addressing_style": settings.addressing_style},
+        # botocore's newer default sends CRC trailers with every upload, which many S3-compatible
+        # servers refuse; checksums only where the operation requires them works everywhere.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    # A session of our own: boto3's default session is shared process state and not thread-safe to build.
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=settings.endpoint,
+        aws_access_key_id=settings.access_key_id,
+        aws_secret_access_key=settings.secret_access_key,
+        config=config,
+    )
+    return client, TransferConfig(multipart_threshold=settings.multipart_threshold, max_concurrency=4)

@@ -1,0 +1,227 @@
+"""The RQ job queue: jobs wait in Redis lists, one per fedikit queue name, until a worker runs them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from fedikit.plugin_api import Job, retry_delay
+
+log = logging.getLogger("fedikit.jobs.rq")
+
+QUEUES = ("default", "push", "ingress", "mailers", "pull")
+"""Every queue fedikit and its bundled plugins use, highest priority first (Mastodon's order)."""
+
+JOB_TIMEOUT = 600
+"""Seconds a job may run before its worker stops it: a delivery batch with slow peers stays well under it."""
+
+FAILURE_TTL = 7 * 24 * 3600
+"""Seconds a job that used up its tries stays in RQ's failed registry, for an admin to look at or requeue."""
+
+PERFORM = "fedikit.plugins.rq_queue.worker.perform"
+
+
+class RQQueue:
+    """Puts jobs on RQ queues named ``<namespace>:<job.queue>``; workers anywhere run them.
+
+    ``threads`` > 0 also runs that many workers as daemon threads in this
+    process, started on the first enqueue (tests and single-process setups).
+    """
+
+    durable = True
+
+    def __init__(
+        self,
+        run_job: Callable[[Job], None],
+        *,
+        url: str,
+        namespace: str = "fedikit",
+        threads: int = 0,
+        retry_scale: float = 1.0,
+        abandoned_after: int = 30,
+    ) -> None:
+        self.run_job = run_job
+        self.namespace = namespace
+        self.retry_scale = retry_scale
+        self.abandoned_after = max(1, abandoned_after)
+        self.redis = redis.Redis.from_url(url)
+        # RQ's own keys begin with "rq:", for every user of the server; carrying the namespace in queue
+        # names and job ids keeps this instance's keys apart (and findable) all the same.
+        self._id_prefix = re.sub(r"[^A-Za-z0-9_-]", "_", namespace)
+        self._queues: dict[str, Queue] = {}
+        self._threads_wanted = max(0, threads)
+        self._threads: list[threading.Thread] = []
+        self._workers: list[Any] = []
+        self._scheduler: Any = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._warned: set[str] = set()
+
+    # ------------------------------------------------------------ queues
+
+    def rq_name(self, queue: str) -> str:
+        return f"{self.namespace}:{queue}"
+
+    def rq_queue(self, queue: str) -> Queue:
+        found = self._queues.get(queue)
+        if found is None:
+            found = Queue(self.rq_name(queue), connection=self.redis, serializer=JSONSerializer)
+            self._queues[queue] = found
+        return found
+
+    def rq_job_id(self, job_id: str) -> str:
+        return f"{self._id_prefix}-{job_id}"
+
+    def enqueue(self, job: Job, *, delay: float = 0.0) -> str:
+        job.id = job.id or secrets.token_hex(8)
+        if self._closed:
+            raise RuntimeError("the job queue is closed")
+        if job.queue not in QUEUES and job.queue not in self._warned:
+            self._warned.add(job.queue)
+            log.warning(
+                "job queue %r is not among %s: only workers started with --queues %s run it",
+                job.queue,
+                ",".join(QUEUES),
+                job.queue,
+            )
+        queue = self.rq_queue(job.queue)
+        options: dict[str, Any] = {
+            "args": (job.name, job.args),
+            "kwargs": {"job_id": job.id, "queue": job.queue, "max_attempts": job.max_attempts},
+            "job_id": self.rq_job_id(job.id),
+            "description": job.name,
+            "result_ttl": 0,  # fire and forget: a result nobody reads would cost a key per job
+            "failure_ttl": FAILURE_TTL,
+            "job_timeout": JOB_TIMEOUT,
+            "retry": self._retry(job),
+        }
+        if delay > 0:
+            # RQ's schedule counts whole seconds and runs a job once its second has begun; rounding the
+            # due time up keeps a job from running before the delay asked for.
+            due = dt.datetime.fromtimestamp(math.ceil(time.time() + delay), dt.UTC)
+            queue.enqueue_at(due, PERFORM, **options)
+        else:
+            queue.enqueue(PERFORM, **options)
+        if self._threads_wanted:
+            self._start_threads()
+        return job.id
+
+    def _retry(self, job: Job) -> Retry | None:
+        """The inline queue's schedule, drawn now: RQ keeps a job's waits as a list of whole seconds."""
+        retries = job.max_attempts - 1 - job.attempt
+        if retries < 1:
+            return None
+        waits = [
+            math.ceil(retry_delay(attempt, jitter=secrets.randbelow(1000) / 1000) * self.retry_scale)
+            for attempt in range(job.attempt + 1, job.attempt + 1 + retries)
+        ]
+        return Retry(max=retries, interval=waits)
+
+    # ------------------------------------------------------------ in-process workers
+
+    def _start_threads(self) -> None:
+        with self._lock:
+            if self._closed or self._threads:
+                return
+            from fedikit.plugins.rq_queue.worker import ThreadScheduler, ThreadWorker
+
+            queues = [self.rq_queue(name) for name in QUEUES]
+            self._scheduler = ThreadScheduler.start_thread(queues, self.redis)
+            for n in range(self._threads_wanted):
+                worker = ThreadWorker.for_queue(self, queues)
+                thread = threading.Thread(target=worker.run, name=f"fedikit-rq-{n}", daemon=True)
+                self._workers.append(worker)
+                self._threads.append(thread)
+                thread.start()
+
+    def work(self, queues: Sequence[str], *, burst: bool = False) -> bool:
+        """Run a worker on ``queues`` (highest priority first) in this thread until stopped; for ``fedikit worker``.
+
+        This process then runs jobs only here: jobs that jobs queue go to Redis, not to in-process threads.
+        """
+        from fedikit.plugins.rq_queue.worker import ProcessWorker, ThreadScheduler
+
+        self._threads_wanted = 0
+        rq_queues = [self.rq_queue(name) for name in queues]
+        scheduler = ThreadScheduler.start_thread(rq_queues, self.redis, burst=burst)
+        try:
+            return ProcessWorker.for_queue(self, rq_queues).run(burst=burst)
+        finally:
+            scheduler.stop_thread()
+
+    # ------------------------------------------------------------ waiting
+
+    def _names(self) -> list[str]:
+        """This namespace's RQ queue names: the ones any process registered, and the ones used here."""
+        prefix = Queue.redis_queue_namespace_prefix + self.namespace + ":"
+        keys = (key.decode() for key in self.redis.smembers(Queue.redis_queues_keys))
+        registered = {key[len(Queue.redis_queue_namespace_prefix) :] for key in keys if key.startswith(prefix)}
+        return sorted(registered | {self.rq_name(name) for name in (*QUEUES, *self._queues)})
+
+    def pending(self, deadline: float) -> tuple[int, int, int]:
+        """``(waiting or running, scheduled before deadline, scheduled later)``, read in one transaction."""
+        names = self._names()
+        with self.redis.pipeline(transaction=True) as pipe:
+            for name in names:
+                queue = Queue(name, connection=self.redis, serializer=JSONSerializer)
+                pipe.llen(queue.key)
+                pipe.llen(queue.intermediate_queue_key)
+                pipe.zcard(queue.started_job_registry.key)
+                pipe.zcount(queue.scheduled_job_registry.key, "-inf", math.floor(deadline))
+                pipe.zcard(queue.scheduled_job_registry.key)
+            counts = pipe.execute()
+        busy = soon = total = 0
+        for n in range(len(names)):
+            queued, moving, started, due, scheduled = counts[5 * n : 5 * n + 5]
+            busy += queued + moving + started
+            soon += due
+            total += scheduled
+        return busy, soon, total - soon
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until this namespace's queues are empty and nothing runs, whoever runs the jobs.
+
+        False at once when nothing runs and what is left is due after the
+        timeout. A worker holds a job it has just taken from a queue for a
+        moment before it marks it started, so an empty look is checked twice.
+        """
+        deadline = time.time() + timeout
+        calm = 0
+        while True:
+            busy, soon, later = self.pending(deadline)
+            if busy or soon:
+                calm = 0
+            elif later:
+                return False
+            else:
+                calm += 1
+                if calm == 2:
+                    return True
+            if time.time() >= deadline:
+                return False
+            time.sleep(0.02 if calm else 0.01)
+
+    def close(self) -> None:
+        """Stop this process's worker threads after their current job; queued jobs stay in Redis."""
+        with self._lock:
+            self._closed = True
+            workers, threads, scheduler = self._workers, self._threads, self._scheduler
+            self._workers, self._threads, self._scheduler = [], [], None
+        for worker in workers:
+            worker.request_stop_soon()
+        for thread in threads:
+            thread.join(timeout=30)
+        if scheduler is not None:
+            scheduler.stop_thread()
+        self.redis.close()

@@ -1,0 +1,229 @@
+"""RQ workers that run fedikit jobs in the app, without forking, and keep their running jobs' leases alive."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis import Redis
+from rq import Queue, SimpleWorker, get_current_job
+from rq.exceptions import AbandonedJobError
+from rq.executions import Execution
+from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty
+from rq.worker import WorkerStatus
+
+from fedikit.plugin_api import Job
+
+if TYPE_CHECKING:
+    from fedikit.plugins.rq_queue.queue import RQQueue
+
+log = logging.getLogger("fedikit.jobs.rq")
+
+_current = threading.local()  # the app's run_job, for the worker (thread) running a job now
+
+
+def perform(name: str, args: dict[str, Any], *, job_id: str, queue: str, max_attempts: int) -> None:
+    """What every RQ job calls: runs fedikit job ``name`` through the app of the worker that took it."""
+    run_job: Callable[[Job], None] | None = getattr(_current, "run_job", None)
+    if run_job is None:
+        raise RuntimeError("fedikit jobs need an app: run them with `fedikit worker`, not a bare `rq worker`")
+    rq_job = get_current_job()
+    retries_left = (rq_job.retries_left or 0) if rq_job is not None else 0
+    attempt = max(0, max_attempts - 1 - retries_left)
+    run_job(Job(name=name, args=args, id=job_id, queue=queue, attempt=attempt, max_attempts=max_attempts))
+
+
+def rq_log_level() -> str:
+    """RQ logs three lines per job at INFO; fedikit's own log says what matters unless asked for DEBUG."""
+    return "DEBUG" if logging.getLogger().getEffectiveLevel() <= logging.DEBUG else "WARNING"
+
+
+def _on_failure(job: Any, exc_type: type[BaseException], exc: BaseException, traceback: Any) -> None:
+    """Log a failed try as the inline queue does; tidy up after a dead worker before its job runs again."""
+    name = job.description or job.id
+    if isinstance(exc, AbandonedJobError):
+        _forget_dead_executions(job)
+        exc = RuntimeError("its worker died while running it")
+    if job.retries_left:
+        wait = job.get_retry_interval()
+        log.warning(
+            "job %s (%s) failed, retrying in %ds (%d tries left): %r", name, job.id, wait, job.retries_left, exc
+        )
+    else:
+        log.error(
+            "job %s (%s) failed for good: %r; it stays in the failed registry of queue %s",
+            name,
+            job.id,
+            exc,
+            job.origin,
+        )
+
+
+def _forget_dead_executions(job: Any) -> None:
+    """Drop a dead worker's execution from the job's list of executions.
+
+    RQ keeps that list's entries 60 s longer than the executions themselves,
+    and a job that finishes while its list names a vanished execution fails
+    on it (and would be retried for nothing), so the entry goes now.
+    """
+    registry = job.execution_registry
+    connection = job.connection
+    for execution_id in connection.zrange(registry.key, 0, -1):
+        execution_id = execution_id.decode()
+        if not connection.exists(Execution(execution_id, job.id, connection).key):
+            connection.zrem(registry.key, execution_id)
+
+
+class ProcessWorker(SimpleWorker):
+    """An RQ worker for ``fedikit worker``: one job at a time, in this process, in the app.
+
+    While a job runs, a small thread renews its lease every third of
+    ``abandoned_after`` seconds. If the process dies, the lease runs out and
+    the next maintenance pass of any live worker (every ``abandoned_after``
+    seconds) finds the job in the started registry and retries it.
+    """
+
+    def __init__(
+        self, queues: Sequence[Queue], *, run_job: Callable[[Job], None], abandoned_after: int, **kwargs: Any
+    ) -> None:
+        self.run_job = run_job
+        self.abandoned_after = abandoned_after
+        super().__init__(
+            list(queues),
+            serializer=JSONSerializer,
+            maintenance_interval=abandoned_after,
+            exception_handlers=[_on_failure],
+            **kwargs,
+        )
+
+    @classmethod
+    def for_queue(cls, queue: RQQueue, rq_queues: Sequence[Queue]) -> ProcessWorker:
+        return cls(
+            rq_queues,
+            connection=queue.redis,
+            run_job=queue.run_job,
+            abandoned_after=queue.abandoned_after,
+            name=f"{queue.rq_job_id(secrets.token_hex(6))}",
+        )
+
+    def run(self, burst: bool = False) -> bool:
+        """Work until stopped (SIGTERM: after the current job), or until the queues are empty with ``burst``."""
+        return self.work(burst=burst, logging_level=rq_log_level())
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # How long an idle worker blocks on the queues; maintenance (finding abandoned jobs) runs between waits.
+        return self.abandoned_after
+
+    def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
+        return self.abandoned_after
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        # RQ keeps waiting for a job until one comes; coming back after each wait lets a stop request end it.
+        while not self._stop_requested:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=timeout or max_idle_time)
+            if result is not None or timeout is None:
+                return result
+        return None
+
+    def execute_job(self, job: Any, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+        beat = threading.Thread(target=self._renew_lease, args=(job, execution, done), daemon=True)
+        beat.start()
+        _current.run_job = self.run_job
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            _current.run_job = None
+            done.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _renew_lease(self, job: Any, execution: Any, done: threading.Event) -> None:
+        while not done.wait(self.abandoned_after / 3):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except Exception as exc:  # Redis away for a moment: the next beat tries again
+                log.warning("could not renew the lease of job %s: %r", job.id, exc)
+
+
+class ThreadWorker(ProcessWorker):
+    """A worker on a daemon thread of a web or test process (``RQ_WORKER_THREADS``).
+
+    Signals belong to the main thread, so this one installs no handlers and
+    stops when asked through :meth:`request_stop_soon`; job timeouts use a
+    timer instead of ``SIGALRM``; RQ's remote shutdown command is not
+    listened to, as it would signal the whole process.
+    """
+
+    death_penalty_class = TimerDeathPenalty
+
+    def run(self, burst: bool = False) -> bool:
+        try:
+            return super().run(burst=burst)
+        except Exception:
+            log.exception("RQ worker thread %s stopped", self.name)
+            return False
+
+    def request_stop_soon(self) -> None:
+        self._stop_requested = True
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return 1  # so that close() is prompt
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
+    def procline(self, message: str) -> None:
+        pass
+
+
+class ThreadScheduler(RQScheduler):
+    """RQ's scheduler (due delayed jobs and retries go to their queues) on a thread of the worker's process.
+
+    RQ forks a process for it, which lives on when its worker is killed; a
+    thread dies with the worker, and its locks expire so another worker's
+    scheduler takes over.
+    """
+
+    _thread: threading.Thread | None = None
+
+    @classmethod
+    def start_thread(cls, queues: Sequence[Queue], connection: Redis, *, burst: bool = False) -> ThreadScheduler:
+        scheduler = cls(list(queues), connection=connection, serializer=JSONSerializer, logging_level=rq_log_level())
+        if burst:  # what is due now goes to the queues once, as RQ's burst workers do
+            scheduler.acquire_locks()
+            if scheduler.acquired_locks:
+                scheduler.enqueue_scheduled_jobs()
+                scheduler.release_locks()
+            return scheduler
+        scheduler._thread = threading.Thread(target=scheduler._run, name="fedikit-rq-scheduler", daemon=True)
+        scheduler._thread.start()
+        return scheduler
+
+    def _run(self) -> None:
+        try:
+            self.work()
+        except Exception:
+            log.exception("RQ scheduler thread stopped")
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+    def stop_thread(self) -> None:
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
