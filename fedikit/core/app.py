@@ -128,6 +128,13 @@ def create_app(
             "use 1 or choose a cross-process STREAMING_BACKEND"
         )
 
+    if settings["WEB_CONCURRENCY"] > 1 and not state.cache.shared:
+        log.warning(
+            "WEB_CONCURRENCY=%d with the %s cache: each process keeps its own rate-limit counters and "
+            "Idempotency-Keys; a shared cache (REDIS_URL) makes them one",
+            settings["WEB_CONCURRENCY"],
+            state.choices[BackendKind.CACHE].offer.name,
+        )
     if state.queue.durable and not state.streaming.cross_process:
         log.warning(
             "the %s job queue may run jobs in other processes, but the %s streaming backend reaches this "

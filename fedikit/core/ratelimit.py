@@ -5,23 +5,27 @@ when the request comes through a proxy listed in ``TRUSTED_PROXY_IP``
 (Mastodon's name); a forged header from anyone else changes nothing.
 IPv6 callers are grouped by /64, as Mastodon groups them.
 
-Counters are fixed windows kept in this process: right for the embedded
-defaults (one web process). Several web processes need a shared store; that
-comes with the Redis backends.
+Counters are fixed windows in the cache backend: in this process on the
+embedded defaults, in Redis (shared by every web process) when it is
+configured. If the cache cannot be reached, requests are let through (and
+the log says so): a broken cache must not take the whole API down.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ipaddress
-import threading
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
-from fedikit.plugin_api import StartupError
+from fedikit.plugin_api import BackendError, Cache, StartupError
+
+log = logging.getLogger("fedikit.ratelimit")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,28 +126,24 @@ def _in(address: str, networks: list[Any]) -> bool:
 
 
 class Limiter:
-    """Fixed-window counters per (rule, caller); ended windows are pruned now and then."""
+    """Fixed-window counters per (rule, caller) in the cache; the window is part of the key."""
 
-    PRUNE_EVERY = 10_000
-
-    def __init__(self, rules: tuple[Rule, ...]) -> None:
+    def __init__(self, rules: tuple[Rule, ...], cache: Cache) -> None:
         self.rules = rules
-        self._periods = {rule.name: rule.period for rule in rules}
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str], tuple[int, int]] = {}  # (rule, key) -> (window, count)
-        self._hits = 0
+        self.cache = cache
+        self._warned = 0.0
 
-    def hit(self, rule: Rule, key: str) -> tuple[int, int, float]:
-        """Count one request; ``(count, limit, reset_at)``."""
-        now = time.time()
-        window = int(now // rule.period)
-        with self._lock:
-            stored = self._counts.get((rule.name, key))
-            count = stored[1] + 1 if stored is not None and stored[0] == window else 1
-            self._counts[(rule.name, key)] = (window, count)
-            self._hits += 1
-            if self._hits % self.PRUNE_EVERY == 0:
-                self._counts = {k: v for k, v in self._counts.items() if v[0] >= int(now // self._periods[k[0]])}
+    def hit(self, rule: Rule, key: str) -> tuple[int, int, float] | None:
+        """Count one request; ``(count, limit, reset_at)``, or None when the cache cannot count."""
+        window = int(time.time() // rule.period)
+        caller = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]  # keys hold tokens: never in clear
+        try:
+            count = self.cache.incr(f"ratelimit:{rule.name}:{window}:{caller}", rule.period)
+        except BackendError:
+            if time.monotonic() - self._warned > 60:
+                self._warned = time.monotonic()
+                log.warning("rate limits are not counted: the cache is unavailable", exc_info=True)
+            return None
         return count, rule.limit, (window + 1) * rule.period
 
 
@@ -185,7 +185,7 @@ def install(app: Flask) -> None:
         else rule
         for rule in RULES
     )
-    limiter = Limiter(rules)
+    limiter = Limiter(rules, app.extensions["fedikit"].cache)
     app.extensions["fedikit.ratelimit"] = limiter
 
     @app.before_request
@@ -197,7 +197,10 @@ def install(app: Flask) -> None:
             key = rule.key()
             if key is None:
                 continue
-            count, limit, reset_at = limiter.hit(rule, key)
+            counted = limiter.hit(rule, key)
+            if counted is None:
+                continue
+            count, limit, reset_at = counted
             remaining = max(limit - count, 0)
             if shown is None or remaining < shown[1]:
                 shown = (limit, remaining, reset_at)

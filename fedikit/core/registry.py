@@ -17,6 +17,7 @@ CONFIG_KEYS: dict[BackendKind, str] = {
     BackendKind.MEDIA: "MEDIA_BACKEND",
     BackendKind.SEARCH: "SEARCH_BACKEND",
     BackendKind.STREAMING: "STREAMING_BACKEND",
+    BackendKind.CACHE: "CACHE_BACKEND",
 }
 
 EMBEDDED: dict[BackendKind, str] = {
@@ -25,11 +26,14 @@ EMBEDDED: dict[BackendKind, str] = {
     BackendKind.MEDIA: "local",
     BackendKind.SEARCH: "sql",
     BackendKind.STREAMING: "memory",
+    BackendKind.CACHE: "memory",
 }
 
 
 def derived_choice(kind: BackendKind, config: Mapping[str, Any]) -> str:
     """The backend an admin means when they configured a service but named no backend."""
+    if kind is BackendKind.CACHE and (config.get("CACHE_REDIS_URL") or config.get("REDIS_URL")):
+        return "redis"
     if kind in (BackendKind.FEEDS, BackendKind.QUEUE, BackendKind.STREAMING) and config.get("REDIS_URL"):
         return {BackendKind.FEEDS: "redis", BackendKind.QUEUE: "rq", BackendKind.STREAMING: "redis"}[kind]
     if kind is BackendKind.MEDIA and config.get("S3_ENABLED"):

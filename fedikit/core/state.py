@@ -13,6 +13,7 @@ from fedikit.core.plugins import PluginInfo, emit
 from fedikit.core.registry import Choice
 from fedikit.plugin_api import (
     BackendKind,
+    Cache,
     FeedStore,
     JobQueue,
     MediaStore,
@@ -64,6 +65,10 @@ class Fedikit:
     @property
     def streaming(self) -> PubSub:
         return self.backends[BackendKind.STREAMING]
+
+    @property
+    def cache(self) -> Cache:
+        return self.backends[BackendKind.CACHE]
 
     @property
     def hook(self) -> Any:

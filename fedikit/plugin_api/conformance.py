@@ -28,7 +28,7 @@ from flask import Flask
 from fedikit.plugin_api.errors import BackendError, NotFound
 from fedikit.plugin_api.markers import hookimpl
 from fedikit.plugin_api.testing import settle
-from fedikit.plugin_api.types import FeedStore, Job, JobQueue, MediaStore, PubSub, SearchIndex
+from fedikit.plugin_api.types import Cache, FeedStore, Job, JobQueue, MediaStore, PubSub, SearchIndex
 
 REPLIES_POLICIES = ("followed", "list", "none")  # a list's replies_policy, as Mastodon names them
 HOSTILE_QUERIES = (  # query syntax of FTS5, tsquery, Lucene and SQL, and odd text
@@ -574,3 +574,39 @@ class PubSubConformance:
         reader.join(timeout=5)
         assert not reader.is_alive()
         assert results == [("wake", "one")]
+
+
+class CacheConformance:
+    """Values and counters come back until their time to live ends, and not after."""
+
+    @pytest.fixture
+    def cache(self, fedikit_app: Flask) -> Cache:
+        return _state(fedikit_app).cache
+
+    def test_implements_protocol(self, cache: Cache) -> None:
+        assert isinstance(cache, Cache)
+        assert isinstance(cache.shared, bool)
+
+    def test_counters_count_per_key(self, cache: Cache) -> None:
+        assert [cache.incr("conformance:a", 60) for _ in range(3)] == [1, 2, 3]
+        assert cache.incr("conformance:b", 60) == 1
+        assert cache.get("conformance:a") == "3"
+
+    def test_values_and_only_if_absent(self, cache: Cache) -> None:
+        assert cache.get("conformance:v") is None
+        assert cache.set("conformance:v", "first", 60, only_if_absent=True) is True
+        assert cache.set("conformance:v", "second", 60, only_if_absent=True) is False
+        assert cache.get("conformance:v") == "first"
+        assert cache.set("conformance:v", "third", 60) is True
+        assert cache.get("conformance:v") == "third"
+        cache.delete("conformance:v")
+        cache.delete("conformance:never-set")
+        assert cache.get("conformance:v") is None
+
+    def test_everything_expires(self, cache: Cache) -> None:
+        cache.set("conformance:short", "x", 1)
+        assert cache.incr("conformance:window", 1) == 1
+        assert cache.incr("conformance:window", 60) == 2  # a running counter keeps the end of its window
+        time.sleep(1.2)
+        assert cache.get("conformance:short") is None
+        assert cache.incr("conformance:window", 60) == 1  # a new window

@@ -38,6 +38,7 @@ class BackendKind(enum.StrEnum):
     MEDIA = "media"
     SEARCH = "search"
     STREAMING = "streaming"
+    CACHE = "cache"
 
 
 # --------------------------------------------------------------------------
@@ -386,12 +387,39 @@ class PubSub(Protocol):
     def subscribe(self, channels: Sequence[str]) -> Subscription: ...
 
 
+@runtime_checkable
+class Cache(Protocol):
+    """Short-lived values and counters that expire: rate-limit windows, Idempotency-Keys.
+
+    Keys are short strings core makes; values are strings. Every value has a
+    time to live in whole seconds (at least 1). A shared cache makes the web
+    processes behind one address act as one: limits count every process's
+    requests, and a retried post is recognised whichever process gets it.
+    """
+
+    shared: bool
+    """True when every process of the instance sees the same values."""
+
+    def incr(self, key: str, ttl: int) -> int:
+        """Add one to the counter ``key`` and return it; a new counter starts at 1 and lives ``ttl`` seconds."""
+        ...
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str, ttl: int, *, only_if_absent: bool = False) -> bool:
+        """Store ``value`` for ``ttl`` seconds; with ``only_if_absent``, only if the key holds nothing. Stored?"""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+
 BACKEND_PROTOCOLS: dict[BackendKind, type] = {
     BackendKind.FEEDS: FeedStore,
     BackendKind.QUEUE: JobQueue,
     BackendKind.MEDIA: MediaStore,
     BackendKind.SEARCH: SearchIndex,
     BackendKind.STREAMING: PubSub,
+    BackendKind.CACHE: Cache,
 }
 
 

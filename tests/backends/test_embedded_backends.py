@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from fedikit.plugin_api.conformance import (
+    CacheConformance,
     FeedStoreConformance,
     JobQueueConformance,
     MediaStoreConformance,
@@ -54,3 +55,19 @@ class TestMemoryPubSub(PubSubConformance):
     @pytest.fixture
     def fedikit_config(self) -> dict[str, Any]:
         return {"STREAMING_BACKEND": "memory"}
+
+
+class TestMemoryCache(CacheConformance):
+    @pytest.fixture
+    def fedikit_config(self) -> dict[str, Any]:
+        return {"CACHE_BACKEND": "memory"}
+
+    def test_is_not_shared(self, fedikit_app: Flask) -> None:
+        assert fedikit_app.extensions["fedikit"].cache.shared is False
+
+    def test_is_bounded(self, fedikit_app: Flask) -> None:
+        cache = fedikit_app.extensions["fedikit"].cache
+        cache.MAX_ENTRIES = 3
+        for n in range(10):
+            cache.set(f"k{n}", str(n), 60)
+        assert [cache.get(f"k{n}") for n in (0, 6, 7, 8, 9)] == [None, None, "7", "8", "9"]

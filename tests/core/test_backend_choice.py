@@ -67,6 +67,7 @@ def test_embedded_defaults_and_startup_lines(tmp_path: Path, caplog: pytest.LogC
         "media": ("local", "local_media"),
         "search": ("sql", "sql_search"),
         "streaming": ("memory", "memory_pubsub"),
+        "cache": ("memory", "memory_cache"),
     }
     lines = [r.getMessage() for r in caplog.records if r.name == "fedikit"]
     assert "feeds backend: sql (plugin sql_feeds; embedded default)" in lines
@@ -82,7 +83,7 @@ def test_only_the_chosen_factory_is_called(tmp_path: Path) -> None:
 
 def test_configured_services_derive_the_choice(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     plugin = Offers("redis_like", {BackendKind.FEEDS: ["redis"], BackendKind.STREAMING: ["redis"]})
-    bundled = "redis_feeds,redis_pubsub,rq_queue"  # the bundled Redis backends stand aside for the test's own
+    bundled = "redis_feeds,redis_pubsub,rq_queue,redis_cache"  # the bundled Redis backends stand aside
     config = settings(tmp_path, REDIS_URL="redis://127.0.0.1:6379/9", FEDIKIT_DISABLED_PLUGINS=bundled)
     app = make_app(config, plugins=[plugin], migrate=False)
     picked = chosen(app)
@@ -124,9 +125,9 @@ def test_unknown_backend_kind(tmp_path: Path) -> None:
 
         @hookimpl
         def register_backends(self, registry: Any) -> None:
-            registry.add("cache", "memory", lambda context: object())
+            registry.add("thumbnails", "memory", lambda context: object())
 
-    with pytest.raises(StartupError, match="plugin 'odd' offers a backend of unknown kind 'cache'"):
+    with pytest.raises(StartupError, match="plugin 'odd' offers a backend of unknown kind 'thumbnails'"):
         make_app(settings(tmp_path), plugins=[Odd()], migrate=False)
 
 

@@ -14,7 +14,10 @@ from fedikit.core.app import create_app
 from fedikit.plugin_api import StartupError
 from fedikit.plugin_api.testing import make_app, record_hooks
 
-BUNDLED = {"local_auth", "plain_text", "sql_feeds", "inline_queue", "local_media", "sql_search", "memory_pubsub"}
+BUNDLED = {
+    *("local_auth", "plain_text", "sql_feeds", "inline_queue", "local_media", "sql_search", "memory_pubsub"),
+    "memory_cache",
+}
 
 
 def config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -47,7 +50,7 @@ def test_disabled_plugin_is_not_loaded(tmp_path: Path) -> None:
 def test_allow_list_loads_only_what_it_names(tmp_path: Path) -> None:
     with pytest.raises(StartupError, match="no feeds backend named 'sql' is loaded"):
         create_app(config(tmp_path, FEDIKIT_PLUGINS="local_auth,plain_text"), environ={}, env_file=False)
-    names = "local_auth,plain_text,sql_feeds,inline_queue,local_media,sql_search,memory_pubsub"
+    names = "local_auth,plain_text,sql_feeds,inline_queue,local_media,sql_search,memory_pubsub,memory_cache"
     app = create_app(config(tmp_path, FEDIKIT_PLUGINS=names), environ={}, env_file=False)
     assert loaded(app) == BUNDLED
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import threading
-import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -41,7 +41,9 @@ from fedikit.core.services.notifications import notify
 from fedikit.core.state import current
 from fedikit.core.streaming import publish
 from fedikit.core.visibility import PUBLIC_VISIBILITIES, can_see
-from fedikit.plugin_api import PostDraft, Visibility
+from fedikit.plugin_api import BackendError, PostDraft, Visibility
+
+log = logging.getLogger("fedikit.statuses")
 
 MAX_MEDIA = 4
 MAX_PINS = 5  # Mastodon's StatusPinValidator::PIN_LIMIT
@@ -775,60 +777,46 @@ def unmute_conversation(account: Account, status: Status) -> None:
 class IdempotencyKeys:
     """``Idempotency-Key`` -> what the first request with it made, per account, for an hour (as Mastodon).
 
-    In this process only, bounded (the oldest keys go first) and expiring. With
-    several web processes or hosts a retry may reach another process, so a
-    shared store (Redis, or a table) is needed then; until there is one,
-    duplicates are only caught within a process. Requests with the same key
-    wait for each other, so a double tap cannot post twice here.
+    Kept in the cache backend: with Redis, every web process recognises a
+    retry. Requests with the same key wait for each other within a process,
+    so a double tap cannot post twice there; two requests reaching two
+    processes in the same instant may both post, as in Mastodon. If the
+    cache cannot be reached the post goes through unguarded (and the log
+    says so): posting must not depend on the cache.
     """
 
-    TTL = 3600.0
-    MAX_KEYS = 10_000
+    TTL = 3600
     STRIPES = 64
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[int, str], tuple[float, str, int]] = OrderedDict()
+    def __init__(self) -> None:
         self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
 
     @staticmethod
-    def _key(account_id: int, key: str) -> tuple[int, str]:
-        return account_id, hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()  # bounded size per entry
+    def _name(account_id: int, key: str) -> str:
+        digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()  # bounded size per entry
+        return f"idempotency:{account_id}:{digest}"
 
     @contextmanager
     def hold(self, account_id: int, key: str) -> Iterator[None]:
         """Serialise requests carrying the same key (a fixed set of locks: bounded memory)."""
-        name = self._key(account_id, key)
-        with self._stripes[hash(name) % self.STRIPES]:
+        with self._stripes[hash(self._name(account_id, key)) % self.STRIPES]:
             yield
 
     def get(self, account_id: int, key: str) -> tuple[str, int] | None:
         """``(kind, id)`` remembered for this key, ``kind`` being ``status`` or ``scheduled_status``."""
-        name = self._key(account_id, key)
-        with self._lock:
-            self._expire()
-            found = self._entries.get(name)
-            if found is None or found[0] <= self.clock():
-                return None
-            return found[1], found[2]
+        try:
+            found = current().cache.get(self._name(account_id, key))
+        except BackendError:
+            log.warning("Idempotency-Key not checked: the cache is unavailable", exc_info=True)
+            return None
+        kind, _, object_id = (found or "").partition(":")
+        return (kind, int(object_id)) if object_id.isdigit() else None
 
     def put(self, account_id: int, key: str, kind: str, object_id: int) -> None:
-        name = self._key(account_id, key)
-        with self._lock:
-            self._expire()
-            self._entries.pop(name, None)
-            self._entries[name] = (self.clock() + self.TTL, kind, object_id)
-            while len(self._entries) > self.MAX_KEYS:
-                self._entries.popitem(last=False)
-
-    def _expire(self) -> None:
-        now = self.clock()
-        while self._entries:
-            name, (until, _kind, _id) = next(iter(self._entries.items()))
-            if until > now:
-                break
-            del self._entries[name]
+        try:
+            current().cache.set(self._name(account_id, key), f"{kind}:{object_id}", self.TTL)
+        except BackendError:
+            log.warning("Idempotency-Key not kept: the cache is unavailable", exc_info=True)
 
 
 IDEMPOTENCY = IdempotencyKeys()
