@@ -107,3 +107,37 @@ def serving(env: dict[str, str], port: int | None = None) -> Iterator[tuple[subp
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def redis_backends(env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """``env`` with the Redis backends (feeds, RQ jobs, pub/sub, cache) on the local Redis, db 9, in a
+    namespace of this run; its keys are deleted afterwards."""
+    import redis
+
+    url = os.environ.get("FEDIKIT_BENCH_REDIS", "redis://127.0.0.1:6379/9")
+    namespace = f"fedikit-bench-{os.getpid()}"
+    try:
+        yield {**env, "REDIS_URL": url, "REDIS_NAMESPACE": namespace}
+    finally:
+        client = redis.Redis.from_url(url)
+        keys = [*client.scan_iter(f"{namespace}:*", count=1000), *client.scan_iter(f"rq:*{namespace}*", count=1000)]
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        client.close()
+
+
+@contextlib.contextmanager
+def job_workers(env: dict[str, str], count: int) -> Iterator[list[subprocess.Popen]]:
+    """``count`` ``fedikit worker`` processes, stopped afterwards."""
+    workers = [
+        subprocess.Popen([*fedikit_command(), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(count)
+    ]
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/federation_inbound.py [--database sqlite|postgresql]
         [--activities 2000] [--connections 8] [--threads 5] [--job-workers 2] [--same-second]
+        [--rq-workers N]
 
 Data: an empty migrated instance served by ``fedikit serve`` (one process,
 ``--threads`` threads, the inline job queue with ``--job-workers`` threads)
@@ -17,6 +18,9 @@ Target: >= 500 processed activities/s on 2 cores with PostgreSQL.
 the second) would in a burst: remote status ids are ``ids.id_at(published)``
 with 16 random low bits, so such notes collide on the primary key and their
 jobs wait for a retry (15 s or more) before they are stored.
+``--rq-workers N`` runs the production backends instead (Redis feeds, RQ,
+pub/sub and cache on the local Redis) with N ``fedikit worker`` processes
+storing what the web process accepts.
 Client, actor server and instance share the machine's cores.
 """
 
@@ -34,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from _measure import app_for
-from _server import free_port, migrated_instance, serving
+from _server import free_port, job_workers, migrated_instance, redis_backends, serving
 from sqlalchemy import text
 
 TARGET_PROCESSED_PER_SECOND = 500.0
@@ -166,6 +170,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=5, help="gunicorn threads (MAX_THREADS)")
     parser.add_argument("--job-workers", type=int, default=2, help="inline queue threads (JOB_WORKERS)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the statuses")
+    parser.add_argument("--rq-workers", type=int, default=0, help="Redis backends and this many `fedikit worker`s")
     parser.add_argument(
         "--same-second",
         action="store_true",
@@ -175,7 +180,11 @@ def main() -> None:
 
     actor = RemoteActor()
     port = free_port()
-    with migrated_instance(args.database) as env, actor.serving():
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(migrated_instance(args.database))
+        stack.enter_context(actor.serving())
+        if args.rq_workers:
+            env = stack.enter_context(redis_backends(env))
         env = {
             **env,
             "LOCAL_DOMAIN": f"127.0.0.1:{port}",
@@ -205,7 +214,9 @@ def main() -> None:
             + ("all in one second" if args.same_second else "one second apart")
         )
 
-        with serving(env, port):
+        backends = f"RQ with {args.rq_workers} `fedikit worker`" if args.rq_workers else "the inline job queue"
+        print(f"jobs: {backends}")
+        with serving(env, port), job_workers(env, args.rq_workers):
             # The first delivery makes the instance fetch and store the actor: not measured.
             codes, _ = post_all(port, [warmup], 1)
             assert codes == [202], codes

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 os.environ.setdefault("FEDIKIT_TEST_FAST_HASHES", "1")  # tests make many accounts; production hashes stay strong
 
@@ -109,6 +110,30 @@ def database(request: pytest.FixtureRequest) -> dict[str, str]:
     if request.param == "postgres":
         return {"DATABASE_URL": request.getfixturevalue("pg_database")}
     return {}
+
+
+class SettlingClient:
+    """Mixed into the production profile's test client: each request's background work is done before it returns.
+
+    On the embedded defaults a post is in its followers' feeds at once (they are
+    read from SQL); on Redis feeds it gets there by a fan-out job a moment later,
+    as in Mastodon. Tests that read their writes see the same world in both.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from fedikit.plugin_api.testing import settle
+
+        response = super().open(*args, **kwargs)  # type: ignore[misc]
+        settle(self.application)  # type: ignore[attr-defined]
+        return response
+
+
+@pytest.fixture
+def fedikit_client(fedikit_app: Any) -> Any:
+    if PROFILE == "production":
+        base = fedikit_app.test_client_class or FlaskClient
+        fedikit_app.test_client_class = type("ProductionClient", (SettlingClient, base), {})
+    return fedikit_app.test_client()
 
 
 @pytest.fixture

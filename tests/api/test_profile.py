@@ -9,7 +9,7 @@ import pytest
 from contract import document, validate
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from test_media import image_bytes, open_stored, stored_files
+from test_media import fedikit_config, image_bytes, open_stored, stored_files  # noqa: F401 (fedikit_config: files are looked at)
 
 from fedikit.core.db import db
 from fedikit.core.models import Account, AccountNote

@@ -86,6 +86,8 @@ def test_api_errors_are_json(fedikit_client: Any) -> None:
 
 def test_media_is_served_with_safe_headers(fedikit_app: Any, fedikit_client: Any) -> None:
     store = fedikit_app.extensions["fedikit"].media
+    if store.public_urls:
+        pytest.skip("this media store's files are served by the storage, not the app")
     store.put("media/aa/note.json", b'{"type": "Note"}', "application/json")
     response = fedikit_client.get("/system/media/aa/note.json")
     assert response.status_code == 200

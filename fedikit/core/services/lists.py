@@ -15,7 +15,7 @@ from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, Follow, FollowRequest, ListAccount, Status
 from fedikit.core.models import List as AccountList
-from fedikit.core.services import checked_title
+from fedikit.core.services import checked_title, timelines
 from fedikit.core.services.timelines import MERGE_LIMIT, list_statuses
 from fedikit.core.state import current
 from fedikit.plugin_api import NotFound
@@ -84,11 +84,16 @@ def update(
     """Change what is given; what is not given stays."""
     if title is not None:
         feed_list.title = checked_title(title, TITLE_LIMIT)
+    policy_before, exclusive_before = feed_list.replies_policy, feed_list.exclusive
     if replies_policy is not None:
         feed_list.replies_policy = _replies_policy(replies_policy)
     if exclusive is not None:
         feed_list.exclusive = exclusive
     db.session.commit()
+    if feed_list.replies_policy != policy_before:
+        timelines.list_rules_changed(feed_list)
+    if feed_list.exclusive != exclusive_before:
+        timelines.home_rules_changed(feed_list.account_id)
     return feed_list
 
 
@@ -163,6 +168,8 @@ def add_accounts(feed_list: AccountList, account_ids: Sequence[int]) -> None:
         db.session.rollback()
         raise ValidationError("Validation failed: Account has already been taken") from None
     _merge(feed_list, ids)
+    if feed_list.exclusive:  # their posts leave the owner's home
+        timelines.home_rules_changed(feed_list.account_id)
 
 
 def remove_accounts(feed_list: AccountList, account_ids: Iterable[int]) -> None:
@@ -173,6 +180,8 @@ def remove_accounts(feed_list: AccountList, account_ids: Iterable[int]) -> None:
     db.session.execute(delete(ListAccount).where(ListAccount.list_id == feed_list.id, ListAccount.account_id.in_(ids)))
     db.session.commit()
     _unmerge(feed_list, ids)
+    if feed_list.exclusive:  # their posts come back home
+        timelines.home_rules_changed(feed_list.account_id)
 
 
 def _merge(feed_list: AccountList, account_ids: list[int]) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from fedikit.core.db import commit_unless_duplicate, db
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, Tag, TagFollow
+from fedikit.core.services import timelines
 
 NAME_RE = re.compile(r"\A\w*[^\W\d]\w*\Z")
 MAX_LENGTH = 255
@@ -35,12 +36,14 @@ def find_or_create(name: str) -> Tag:
 
 def follow(account: Account, tag: Tag) -> None:
     db.session.add(TagFollow(account_id=account.id, tag_id=tag.id))
-    commit_unless_duplicate()  # already followed: nothing to do
+    if commit_unless_duplicate():  # else already followed: nothing to do
+        timelines.home_rules_changed(account.id)
 
 
 def unfollow(account: Account, tag: Tag) -> None:
     db.session.execute(delete(TagFollow).where(TagFollow.account_id == account.id, TagFollow.tag_id == tag.id))
     db.session.commit()
+    timelines.home_rules_changed(account.id)
 
 
 def following(account: Account, tag_ids: list[int]) -> set[int]:

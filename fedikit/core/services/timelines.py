@@ -393,6 +393,22 @@ def after_follow(follower: Account, target: Account) -> None:
         jobs.enqueue("core.merge_into_home", account_id=follower.id, target_account_id=target.id)
 
 
+def home_rules_changed(owner_id: int) -> None:
+    """What belongs in the owner's home changed (a followed hashtag, an exclusive list's members or flag).
+
+    A precomputed home feed is made again from :func:`home_statuses`, so that
+    it shows what a feed read from SQL shows.
+    """
+    if current().feeds.precomputed:
+        jobs.enqueue("core.remake_home", account_id=owner_id)
+
+
+def list_rules_changed(feed_list: AccountList) -> None:
+    """What belongs in a list changed (its replies policy): a precomputed list feed is made again."""
+    if current().feeds.precomputed:
+        jobs.enqueue("core.remake_list", list_id=feed_list.id)
+
+
 def after_unfollow(follower: Account, target: Account) -> None:
     if current().feeds.precomputed and follower.local:
         jobs.enqueue("core.unmerge_from_home", account_id=follower.id, target_account_id=target.id)
@@ -460,6 +476,23 @@ def returning(user: User) -> bool:
     if not current().feeds.precomputed:
         return False
     return db.session.scalar(active_accounts().where(User.id == user.id)) is None
+
+
+def remake_list_job(list_id: int) -> None:
+    feed_list = db.session.get(AccountList, list_id)
+    if feed_list is None:
+        return
+    limit = int(current().config.get("FEED_MAX_ITEMS") or 400)
+    ids = list(db.session.scalars(list_statuses(feed_list).order_by(Status.id.desc()).limit(limit)))
+    current().feeds.clear(f"list:{list_id}")
+    _fill(f"list:{list_id}", ids)
+
+
+def remake_home_job(account_id: int) -> None:
+    owner = db.session.get(Account, account_id)
+    if owner is not None:
+        current().feeds.clear(f"home:{owner.id}")
+        rebuild_home(owner)
 
 
 def rebuild_home(owner: Account) -> bool:
@@ -552,6 +585,8 @@ JOBS = {
     "core.fan_out": fan_out_job,
     "core.merge_into_home": merge_into_home_job,
     "core.unmerge_from_home": unmerge_from_home_job,
+    "core.remake_home": remake_home_job,
+    "core.remake_list": remake_list_job,
     "core.index_status": index_status_job,
     "core.index_account": index_account_job,
 }
