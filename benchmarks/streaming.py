@@ -9,13 +9,15 @@ blocks and filters exact), so the delay to the last stream grows with the
 number of streams.
 
     .venv/bin/python benchmarks/streaming.py [--connections 200] [--posts 20] [--redis]
+
+``--redis``: the production backends on the local Redis (pub/sub, feeds, RQ with one ``fedikit worker``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import selectors
 import socket
 import statistics
@@ -27,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _measure import app_for, bearer_token  # noqa: E402
-from _server import migrated_instance, serving  # noqa: E402
+from _server import job_workers, migrated_instance, redis_backends, serving  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -103,22 +105,21 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--posts", type=int, default=20)
     parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
-    parser.add_argument("--redis", action="store_true", help="Redis pub/sub (REDIS_URL or redis://127.0.0.1:6379/9)")
+    parser.add_argument("--redis", action="store_true", help="the Redis backends and one `fedikit worker`")
     options = parser.parse_args()
 
-    with migrated_instance(options.database) as env:
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(migrated_instance(options.database))
         env["STREAMING_MAX_CONNECTIONS"] = str(options.connections + 10)
         if options.redis:
-            env["STREAMING_BACKEND"] = "redis"
-            env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
-            env["REDIS_NAMESPACE"] = f"fedikit-bench-{os.getpid()}"
+            env = stack.enter_context(redis_backends(env))
         app = app_for(env)
         with app.app_context():
             from fedikit.core.services.accounts import create_local_account
 
             create_local_account("streamer", "streamer@example.com", "streamer-password", confirmed=True)
         token = bearer_token(app, "streamer@example.com", "streamer-password")
-        with serving(env) as (process, port, _):
+        with serving(env) as (process, port, _), job_workers(env, 1 if options.redis else 0):
             idle = rss_mb(process.pid)
             streams = Streams(port, token, options.connections)
             held = rss_mb(process.pid)
