@@ -274,7 +274,8 @@ class FeedStore(Protocol):
       keeping the store's size cap. Fallback: ``add([feed], id)`` per id.
     - ``add_reblog(feeds, status_id, reblog_of_id)``: add a boost, which the
       store may leave out of a home feed where the boosted status (or another
-      boost of it) is already among the newest entries. Fallback: ``add``.
+      boost of it) is already among the newest entries; returns the feeds it
+      went into (live streams show it there only). Fallback: ``add``.
     """
 
     precomputed: bool

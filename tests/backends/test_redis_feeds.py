@@ -276,3 +276,11 @@ def test_redis_down_is_a_503_not_an_empty_feed(tmp_path: Any) -> None:
         assert "unavailable" in answer.json["error"]
     finally:
         close_app(app)
+
+
+def test_add_reblog_says_which_feeds_it_entered(fedikit_app: Flask) -> None:
+    # Live streams show a boost only where it went in: not to a home that already shows the original.
+    store = _store(fedikit_app)
+    store.add(["home:1"], 100)
+    assert store.add_reblog(["home:1", "home:2", "list:3"], 200, 100) == ["list:3", "home:2"]
+    assert 200 not in store.ids("home:1") and 200 in store.ids("home:2") and 200 in store.ids("list:3")

@@ -431,7 +431,8 @@ def fan_out_job(status_id: int) -> None:
     store = current().feeds
     add_reblog = getattr(store, "add_reblog", None)
     if status.reblog_of_id is not None and add_reblog is not None:
-        add_reblog(feeds, status.id, status.reblog_of_id)  # the store may skip homes that show the original
+        entered = add_reblog(feeds, status.id, status.reblog_of_id)  # homes that show the original may skip it
+        feeds = feeds if entered is None else list(entered)
     else:
         store.add(feeds, status.id)
     publish.status_fanned_out(status, feeds)

@@ -97,8 +97,8 @@ class RedisFeedStore:
                     pipe.zremrangebyrank(key, 0, trim_to)
                 pipe.execute()
 
-    def add_reblog(self, feeds: Sequence[str], status_id: int, reblog_of_id: int) -> None:
-        """Add a boost, skipping the home feeds where its original (or a boost of it) is recent.
+    def add_reblog(self, feeds: Sequence[str], status_id: int, reblog_of_id: int) -> list[str]:
+        """Add a boost, skipping the home feeds where its original (or a boost of it) is recent; the feeds it entered.
 
         List feeds take every boost, as they are short and topical.
         """
@@ -107,6 +107,7 @@ class RedisFeedStore:
         others = [feed for feed in feeds if not feed.startswith("home:")]
         if others:
             self.add(others, status_id)
+        entered = list(others)
         with _unavailable_as_error():
             for chunk in _chunks(homes, BATCH):
                 pipe = self._redis.pipeline(transaction=False)
@@ -116,7 +117,8 @@ class RedisFeedStore:
                         args=[value, original, self.max_items, REBLOG_WINDOW],
                         client=pipe,
                     )
-                pipe.execute()
+                entered += [feed for feed, added in zip(chunk, pipe.execute(), strict=True) if added]
+        return entered
 
     def fill(self, feed: str, status_ids: Sequence[int]) -> None:
         """Merge many ids into one feed in one round trip (a rebuild or a merge on follow), then trim."""
