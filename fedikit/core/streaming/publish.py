@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -65,14 +65,18 @@ def message(event_name: str, id_: int | None = None) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-def publish(channels: Iterable[str], text: str) -> None:
-    """Publish ``text`` on each channel that someone listens to (every channel, if the backend cannot tell)."""
+def publish(channels: Iterable[str], text: str, listening: set[str] | None | bool = True) -> None:
+    """Publish ``text`` on each channel that someone listens to (every channel, if the backend cannot tell).
+
+    ``listening``: what :func:`active_channels` answered, when the caller asked already.
+    """
     from fedikit.core.state import current
 
     pubsub = current().streaming
     wanted = list(dict.fromkeys(channels))
-    listening = active_channels()
-    if listening is not None:
+    if listening is True:
+        listening = active_channels()
+    if isinstance(listening, set):
         wanted = [c for c in wanted if c in listening]
     try:
         for channel in wanted:
@@ -95,9 +99,19 @@ def active_channels() -> set[str] | None:
         return None
 
 
-def _listening(prefix: str = "timeline:") -> bool:
-    listening = active_channels()
-    return listening is None or any(c.startswith(prefix) for c in listening)
+def _heard(listening: set[str] | None, wanted: Callable[[str], bool]) -> bool:
+    """Someone listens to a channel ``wanted`` accepts (or the backend cannot tell)."""
+    return listening is None or any(wanted(channel) for channel in listening)
+
+
+def _timeline(channel: str) -> bool:
+    return channel.startswith("timeline:")
+
+
+def _audience(channel: str) -> bool:
+    """A home channel (``timeline:<id>``) or a list channel: those a status's audience is computed for."""
+    _, _, rest = channel.partition(":")
+    return rest.isdigit() or channel.startswith("timeline:list:")
 
 
 # ---------------------------------------------------------------- statuses
@@ -111,28 +125,34 @@ def status_published(status: Status, *, edited: bool = False) -> None:
     """
     from fedikit.core.state import current
 
-    if (edited or not current().feeds.precomputed) and _listening():
+    if (edited or not current().feeds.precomputed) and _heard(active_channels(), _timeline):
         jobs.enqueue("core.stream_status", status_id=status.id, edited=edited)
 
 
 def status_fanned_out(status: Status, feeds: list[str]) -> None:
     """The fan-out put a new status into ``feeds``: stream it there, and on the public channels."""
-    if _listening():
-        publish(channels_of(status, feeds), message("update", status.id))
+    listening = active_channels()
+    if _heard(listening, _timeline):
+        publish(channels_of(status, feeds, listening), message("update", status.id), listening)
 
 
 def stream_status_job(status_id: int, edited: bool = False) -> None:
     status = db.session.get(Status, status_id)
     if status is not None:
-        publish(channels_of(status), message("status.update" if edited else "update", status.id))
+        listening = active_channels()
+        event = message("status.update" if edited else "update", status.id)
+        publish(channels_of(status, None, listening), event, listening)
 
 
-def channels_of(status: Status, feeds: list[str] | None = None) -> list[str]:
-    """Every channel a status is streamed on: home and list channels of its audience, public and hashtags."""
+def channels_of(status: Status, feeds: list[str] | None, listening: set[str] | None) -> list[str]:
+    """Every channel a status is streamed on: home and list channels of its audience, public and hashtags.
+
+    The audience (``feeds``) is computed here only if someone listens to a home or list channel.
+    """
     from fedikit.core.services import timelines
 
     channels: list[str] = []
-    if feeds is None and (_listening("timeline:list:") or _any_user_channel()):
+    if feeds is None and _heard(listening, _audience):
         feeds = timelines.feeds_for(status)
     for feed in feeds or ():
         kind, _, ident = feed.partition(":")
@@ -147,16 +167,12 @@ def channels_of(status: Status, feeds: list[str] | None = None) -> list[str]:
     return channels
 
 
-def _any_user_channel() -> bool:
-    listening = active_channels()
-    return listening is None or any(c.split(":", 2)[1].isdigit() for c in listening if c.count(":") == 1)
-
-
 def removal_channels(status: Status, feeds: list[str] | None = None) -> list[str]:
     """Before a status is deleted: the channels to tell (its delete goes where its update went)."""
-    if not _listening():
+    listening = active_channels()
+    if not _heard(listening, _timeline):
         return []
-    return channels_of(status, feeds)
+    return channels_of(status, feeds or None, listening)
 
 
 def status_deleted(status_id: int, channels: list[str]) -> None:
