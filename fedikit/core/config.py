@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "STREAMING_HEARTBEAT": "15",  # seconds between heartbeats (and token re-checks) on an open stream
     "FEED_MAX_ITEMS": "400",  # ids kept per precomputed feed (Mastodon's FeedManager::MAX_ITEMS)
     "FEED_ACTIVE_DAYS": "7",  # fan-out skips users idle longer; their feed is rebuilt when they return
+    "RENDER_CACHE_SIZE": "4000",  # statuses and accounts kept rendered per process (fedikit.core.renders); 0: none
 }
 REGISTRATIONS_MODES = ("open", "approved", "none")
 
@@ -59,7 +60,9 @@ INTEGER_KEYS = (
     "STREAMING_HEARTBEAT",
     "FEED_MAX_ITEMS",
     "FEED_ACTIVE_DAYS",
+    "RENDER_CACHE_SIZE",
 )
+MAY_BE_ZERO = ("RENDER_CACHE_SIZE",)
 LIST_KEYS = ("FEDIKIT_PLUGINS", "FEDIKIT_DISABLED_PLUGINS", "MODERATION_FILTERS")
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on", "t"})
@@ -142,8 +145,9 @@ def finish(raw: dict[str, Any]) -> dict[str, Any]:
             config[key] = int(config[key])
         except (TypeError, ValueError):
             raise StartupError(f"{key}: expected a whole number, got {config[key]!r}") from None
-        if config[key] < 1:
-            raise StartupError(f"{key}: must be at least 1")
+        least = 0 if key in MAY_BE_ZERO else 1
+        if config[key] < least:
+            raise StartupError(f"{key}: must be at least {least}")
     for key in LIST_KEYS:
         config[key] = parse_list(config.get(key))
     config["REGISTRATIONS_MODE"] = str(config["REGISTRATIONS_MODE"]).strip().lower()

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 
 from fedikit.core.plugins import PluginInfo, emit
 from fedikit.core.registry import Choice
+from fedikit.core.renders import Renders
 from fedikit.plugin_api import (
     BackendKind,
     Cache,
@@ -45,6 +46,7 @@ class Fedikit:
     choices: dict[BackendKind, Choice] = dataclasses.field(default_factory=dict)
     backends: dict[BackendKind, Any] = dataclasses.field(default_factory=dict)
     moderation_filters: list[Any] = dataclasses.field(default_factory=list)
+    renders: Renders = dataclasses.field(default_factory=Renders)  # see fedikit.core.renders
 
     @property
     def feeds(self) -> FeedStore:

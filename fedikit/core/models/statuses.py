@@ -15,8 +15,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from fedikit.core.db import Base, SnowflakeMixin, TimestampMixin, utcnow
 from fedikit.core.models.accounts import Account
@@ -177,3 +178,22 @@ class CustomEmoji(SnowflakeMixin, TimestampMixin, Base):
     image_remote_url: Mapped[str | None] = mapped_column(String(2048))
     visible_in_picker: Mapped[bool] = mapped_column(default=True)
     disabled: Mapped[bool] = mapped_column(default=False)
+
+
+@event.listens_for(Session, "before_flush")
+def _touch_statuses_of_changed_media(session: Session, context: Any, instances: Any) -> None:
+    """A change to a status's media is a change to the status: its ``updated_at`` moves (the key its
+    rendered entity is kept under, fedikit.core.renders), e.g. when a remote attachment is fetched."""
+    touched = {
+        m.status_id
+        for m in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(m, MediaAttachment) and m.status_id is not None
+    }
+    if not touched:
+        return
+    now = utcnow()
+    with session.no_autoflush:
+        for status_id in touched:
+            status = session.get(Status, status_id)
+            if status is not None:
+                status.updated_at = now

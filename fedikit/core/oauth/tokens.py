@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from fedikit.core.db import db, utcnow
@@ -36,13 +36,16 @@ def store(
     return token
 
 
+_BY_DIGEST = (  # built once: every request runs it
+    select(AccessToken)
+    .where(AccessToken.token_digest == bindparam("digest"))
+    .options(joinedload(AccessToken.user).joinedload(User.account))  # every request needs all three
+)
+
+
 def find(access: str) -> AccessToken | None:
     """The live token with this secret: not revoked, not expired."""
-    token = db.session.scalar(
-        select(AccessToken)
-        .where(AccessToken.token_digest == digest(access))
-        .options(joinedload(AccessToken.user).joinedload(User.account))  # every request needs all three
-    )
+    token = db.session.scalar(_BY_DIGEST, {"digest": digest(access)})
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= utcnow():

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -288,21 +288,24 @@ def keyword_pattern(keyword: str, whole_word: bool) -> str:
     return f"{start}{escaped}{end}"
 
 
+# Built once: every page of statuses runs it.
+_ACTIVE = (
+    select(CustomFilter)
+    .where(
+        CustomFilter.account_id == bindparam("active_owner"),
+        or_(CustomFilter.expires_at.is_(None), CustomFilter.expires_at > bindparam("active_now")),
+    )
+    .options(selectinload(CustomFilter.keywords), selectinload(CustomFilter.statuses))
+    .order_by(CustomFilter.id)
+)
+
+
 def active(viewer: Account | None) -> list[ActiveFilter]:
     """``viewer``'s unexpired filters, each compiled once: three queries whatever the page size."""
     if viewer is None:
         return []
-    query = (
-        select(CustomFilter)
-        .where(
-            CustomFilter.account_id == viewer.id,
-            or_(CustomFilter.expires_at.is_(None), CustomFilter.expires_at > utcnow()),
-        )
-        .options(selectinload(CustomFilter.keywords), selectinload(CustomFilter.statuses))
-        .order_by(CustomFilter.id)
-    )
     out = []
-    for found in db.session.scalars(query):
+    for found in db.session.scalars(_ACTIVE, {"active_owner": viewer.id, "active_now": utcnow()}):
         if not found.keywords and not found.statuses:
             continue
         patterns = [keyword_pattern(k.keyword, k.whole_word) for k in found.keywords if k.keyword]

@@ -23,7 +23,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fedikit.core import jobs
@@ -179,13 +179,20 @@ def tag_statuses(
 def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]:
     if not ids:
         return []
-    rows = db.session.scalars(
-        select(Status)
-        .with_hint(Status, SQLITE_BY_ID, "sqlite")
-        .where(Status.id.in_(ids), visible_to(viewer), ~hidden_by(viewer))
-    )
+    rows = db.session.scalars(_load_template(viewer.id if viewer is not None else None), {"load_ids": ids})
     by_id = {status.id: status for status in rows}
     return [by_id[id_] for id_ in ids if id_ in by_id and _policies_admit(by_id[id_], viewer, timeline)]
+
+
+@functools.lru_cache(maxsize=VIEWER_CACHE)
+def _load_template(viewer_id: int | None) -> Select[tuple[Status]]:
+    """The statuses ``load_ids`` that the viewer may see and has not hidden, as a kept statement: building
+    it and its cache key costs more than running it."""
+    return (
+        select(Status)
+        .with_hint(Status, SQLITE_BY_ID, "sqlite")
+        .where(Status.id.in_(bindparam("load_ids", expanding=True)), visible_to(viewer_id), ~hidden_by(viewer_id))
+    )
 
 
 def _policies_admit(status: Status, viewer: Account | None, timeline: str) -> bool:

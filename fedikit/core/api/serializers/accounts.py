@@ -20,6 +20,8 @@ from fedikit.core.models import (
     Mute,
     User,
 )
+from fedikit.core.renders import key_for
+from fedikit.core.state import current
 
 MISSING_AVATAR = "/avatars/original/missing.png"
 MISSING_HEADER = "/headers/original/missing.png"
@@ -34,8 +36,25 @@ def _image(key: str | None, static_key: str | None, remote_url: str | None, miss
 
 
 def account(a: Account, *, follow_move: bool = True) -> dict[str, Any]:
-    """Mastodon's Account; ``moved`` (the account it moved to) is shown one level deep."""
-    moved = db.session.get(Account, a.moved_to_account_id) if a.moved_to_account_id and follow_move else None
+    """Mastodon's Account; ``moved`` (the account it moved to) is shown one level deep.
+
+    Kept rendered (fedikit.core.renders) by the row's ``updated_at``; a moved
+    account's entity also shows another row, so it is made each time. The
+    caller gets its own copy.
+    """
+    if a.moved_to_account_id:
+        moved = db.session.get(Account, a.moved_to_account_id) if follow_move else None
+        return _account(a, moved)
+    renders = current().renders
+    key = key_for(a)
+    found = renders.get(key)
+    if found is None:
+        found = _account(a, None)
+        renders.put(key, found)
+    return dict(found)
+
+
+def _account(a: Account, moved: Account | None) -> dict[str, Any]:
     avatar, avatar_static = _image(a.avatar_key, a.avatar_static_key, a.avatar_remote_url, MISSING_AVATAR)
     header, header_static = _image(a.header_key, a.header_static_key, a.header_remote_url, MISSING_HEADER)
     created = a.created_at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import literal, select, union_all
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, literal, select, union_all
 
 from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.api.serializers.common import base_url, iso
@@ -22,29 +21,60 @@ from fedikit.core.models import (
     Favourite,
     MediaAttachment,
     Mention,
+    Poll,
     Status,
     StatusPin,
     Tag,
     status_tags,
 )
+from fedikit.core.renders import key_for
 from fedikit.core.services import emojis
+from fedikit.core.state import current
 
 
-def _preload(statuses: Sequence[Status]) -> dict[int, Status]:
-    """The page's statuses and the ones they boost, with mentions, tags, media and accounts: five queries.
+class _Base(NamedTuple):
+    """What a Status entity is whoever reads it (kept in ``Renders``), and whether it carries a poll."""
 
-    Statuses already in the session are used as they are; only the boosted
-    ones the page lacks are loaded, and the collections are filled for all
-    of them at once.
-    """
+    fields: dict[str, Any]
+    has_poll: bool
+
+
+def _with_boosted(statuses: Sequence[Status]) -> dict[int, Status]:
+    """The page's statuses and the ones they boost (one query for those the session lacks)."""
     loaded = {s.id: s for s in statuses}
     missing = {s.reblog_of_id for s in statuses if s.reblog_of_id and s.reblog_of_id not in loaded}
     if missing:
-        loaded.update((s.id, s) for s in db.session.scalars(select(Status).where(Status.id.in_(missing))))
-    ids = list(loaded)
+        loaded.update((s.id, s) for s in db.session.scalars(_BY_IDS, {"ids": list(missing)}))
+    return loaded
+
+
+def _bases(statuses: Sequence[Status]) -> dict[int, _Base]:
+    """Each status's viewer-independent part: kept renders, the others made now in a fixed number of queries."""
+    renders = current().renders
+    bases: dict[int, _Base] = {}
+    missing = []
+    for one in statuses:
+        found = renders.get(key_for(one))
+        if found is None:
+            missing.append(one)
+        else:
+            bases[one.id] = found
+    if missing:
+        for one, base in zip(missing, _render(missing), strict=True):
+            renders.put(key_for(one), base)
+            bases[one.id] = base
+    return bases
+
+
+def _render(statuses: Sequence[Status]) -> list[_Base]:
+    """Render: mentions, tags, media, polls, applications and emojis for all at once."""
+    ids = [s.id for s in statuses]
     mentions: dict[int, list[Mention]] = defaultdict(list)
     for mention in db.session.scalars(select(Mention).where(Mention.status_id.in_(ids)).order_by(Mention.id)):
         mentions[mention.status_id].append(mention)
+    account_ids = {m.account_id for found in mentions.values() for m in found}
+    if account_ids:
+        list(db.session.scalars(select(Account).where(Account.id.in_(account_ids))))  # into the identity map
     tags: dict[int, list[Tag]] = defaultdict(list)
     tagged = select(status_tags.c.status_id, Tag).join(Tag, Tag.id == status_tags.c.tag_id)
     for status_id, tag in db.session.execute(tagged.where(status_tags.c.status_id.in_(ids)).order_by(Tag.name)):
@@ -53,14 +83,79 @@ def _preload(statuses: Sequence[Status]) -> dict[int, Status]:
     attached = select(MediaAttachment).where(MediaAttachment.status_id.in_(ids)).order_by(MediaAttachment.id)
     for attachment in db.session.scalars(attached):
         media[attachment.status_id].append(attachment)
-    for status_id, one in loaded.items():
-        set_committed_value(one, "mentions", mentions.get(status_id, []))
-        set_committed_value(one, "tags", tags.get(status_id, []))
-        set_committed_value(one, "media_attachments", media.get(status_id, []))
-    account_ids = {m.account_id for found in mentions.values() for m in found}
-    if account_ids:
-        list(db.session.scalars(select(Account).where(Account.id.in_(account_ids))))  # into the identity map
-    return loaded
+    with_poll = set(db.session.scalars(select(Poll.status_id).where(Poll.status_id.in_(ids))))
+    app_ids = {s.application_id for s in statuses if s.application_id and s.local}
+    apps = (
+        {a.id: a for a in db.session.scalars(select(Application).where(Application.id.in_(app_ids)))} if app_ids else {}
+    )
+    used = emojis.used_by(statuses)
+    tag_url = f"{base_url()}/tags/"
+    out = []
+    for s in statuses:
+        app = apps.get(s.application_id) if s.application_id and s.local else None
+        fields: dict[str, Any] = {
+            "id": str(s.id),
+            "created_at": iso(s.created_at),
+            "in_reply_to_id": str(s.in_reply_to_id) if s.in_reply_to_id else None,
+            "in_reply_to_account_id": str(s.in_reply_to_account_id) if s.in_reply_to_account_id else None,
+            "sensitive": s.sensitive,
+            "spoiler_text": s.spoiler_text,
+            "visibility": s.visibility,
+            "language": s.language,
+            "uri": s.uri,
+            "url": s.url,
+            "replies_count": s.replies_count,
+            "reblogs_count": s.reblogs_count,
+            "favourites_count": s.favourites_count,
+            "quotes_count": 0,
+            "edited_at": iso(s.edited_at),
+            "content": "" if s.reblog_of_id else s.content,
+            "reblog": None,  # the places of the parts that are the viewer's (see _status)
+            "application": {"name": app.name, "website": app.website} if app else None,
+            "account": None,
+            "media_attachments": [media_attachment(m) for m in media.get(s.id, [])],
+            "mentions": [
+                {
+                    "id": str(m.account.id),
+                    "username": m.account.username,
+                    "url": m.account.url or m.account.uri,
+                    "acct": m.account.acct,
+                }
+                for m in mentions.get(s.id, [])
+            ],
+            "tags": [{"name": t.name, "url": tag_url + t.name} for t in tags.get(s.id, [])],
+            "emojis": used.get(s.id, []),
+            "card": None,
+            "poll": None,
+            "quote": None,
+            "filtered": [],
+        }
+        out.append(_Base(fields, s.id in with_poll and not s.reblog_of_id))
+    return out
+
+
+_IDS = bindparam("ids", expanding=True)
+_VIEWER = bindparam("viewer")
+# Built once: building this union and its cache key costs five times running it.
+_VIEWER_STATE = union_all(
+    select(literal("favourited"), Favourite.status_id).where(
+        Favourite.account_id == _VIEWER, Favourite.status_id.in_(_IDS)
+    ),
+    select(literal("reblogged"), Status.reblog_of_id).where(
+        Status.account_id == _VIEWER, Status.reblog_of_id.in_(_IDS)
+    ),
+    select(literal("bookmarked"), Bookmark.status_id).where(
+        Bookmark.account_id == _VIEWER, Bookmark.status_id.in_(_IDS)
+    ),
+    select(literal("pinned"), StatusPin.status_id).where(
+        StatusPin.account_id == _VIEWER, StatusPin.status_id.in_(_IDS)
+    ),
+    select(literal("muted"), ConversationMute.conversation_id).where(
+        ConversationMute.account_id == _VIEWER,
+        ConversationMute.conversation_id.in_(bindparam("conversations", expanding=True)),
+    ),
+)
+_BY_IDS = select(Status).where(Status.id.in_(_IDS))
 
 
 class Viewer:
@@ -73,48 +168,29 @@ class Viewer:
         self.bookmarked: set[int] = set()
         self.pinned: set[int] = set()
         self.muted: set[int] = set()
-        self.emojis: dict[int, list[dict[str, Any]]] = {}
         if viewer is None or not ids:
             return
-        kinds = [
-            select(literal("favourited"), Favourite.status_id).where(
-                Favourite.account_id == viewer.id, Favourite.status_id.in_(ids)
-            ),
-            select(literal("reblogged"), Status.reblog_of_id).where(
-                Status.account_id == viewer.id, Status.reblog_of_id.in_(ids)
-            ),
-            select(literal("bookmarked"), Bookmark.status_id).where(
-                Bookmark.account_id == viewer.id, Bookmark.status_id.in_(ids)
-            ),
-            select(literal("pinned"), StatusPin.status_id).where(
-                StatusPin.account_id == viewer.id, StatusPin.status_id.in_(ids)
-            ),
-        ]
-        if conversation_ids:
-            kinds.append(
-                select(literal("muted"), ConversationMute.conversation_id).where(
-                    ConversationMute.account_id == viewer.id, ConversationMute.conversation_id.in_(conversation_ids)
-                )
-            )
-        for kind, id_ in db.session.execute(union_all(*kinds)):
+        params = {"viewer": viewer.id, "ids": list(ids), "conversations": list(conversation_ids)}
+        for kind, id_ in db.session.execute(_VIEWER_STATE, params):
             getattr(self, kind).add(id_)
 
 
 def statuses(viewer: Account | None, page: Sequence[Status]) -> list[dict[str, Any]]:
-    """Status entities for a page of statuses, in their order."""
+    """Status entities for a page of statuses, in their order.
+
+    The parts that are the same for every reader come from ``Renders`` (see
+    fedikit.core.renders); the viewer's own (favourited, reblogged, muted,
+    bookmarked, pinned, the source text, poll votes, filter results) are
+    loaded for the whole page at once and set on a copy.
+    """
     if not page:
         return []
-    loaded = _preload(page)
-    all_ids = set(loaded)
+    loaded = _with_boosted(page)
+    bases = _bases(list(loaded.values()))
     conversations = {s.conversation_id for s in loaded.values() if s.conversation_id}
-    state = Viewer(viewer, all_ids, conversations)
-    app_ids = {s.application_id for s in loaded.values() if s.application_id and s.local}
-    apps = (
-        {a.id: a for a in db.session.scalars(select(Application).where(Application.id.in_(app_ids)))} if app_ids else {}
-    )
-    polls = polls_for(viewer, all_ids)
-    state.emojis = emojis.used_by(loaded.values())
-    return [_status(loaded[s.id], loaded, state, apps, polls) for s in page]
+    state = Viewer(viewer, set(loaded), conversations)
+    polls = polls_for(viewer, [id_ for id_, base in bases.items() if base.has_poll])
+    return [_status(loaded[s.id], loaded, bases, state, polls) for s in page]
 
 
 def status(viewer: Account | None, one: Status) -> dict[str, Any]:
@@ -124,52 +200,20 @@ def status(viewer: Account | None, one: Status) -> dict[str, Any]:
 def _status(
     s: Status,
     loaded: dict[int, Status],
+    bases: dict[int, _Base],
     state: Viewer,
-    apps: dict[int, Application],
     polls: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
     boosted = loaded.get(s.reblog_of_id) if s.reblog_of_id else None
-    inner = _status(boosted, loaded, state, apps, polls) if boosted is not None else None
-    own = state.account is not None and s.account_id == state.account.id
-    app = apps.get(s.application_id) if s.application_id and s.local else None
-    data: dict[str, Any] = {
-        "id": str(s.id),
-        "created_at": iso(s.created_at),
-        "in_reply_to_id": str(s.in_reply_to_id) if s.in_reply_to_id else None,
-        "in_reply_to_account_id": str(s.in_reply_to_account_id) if s.in_reply_to_account_id else None,
-        "sensitive": s.sensitive,
-        "spoiler_text": s.spoiler_text,
-        "visibility": s.visibility,
-        "language": s.language,
-        "uri": s.uri,
-        "url": s.url,
-        "replies_count": s.replies_count,
-        "reblogs_count": s.reblogs_count,
-        "favourites_count": s.favourites_count,
-        "quotes_count": 0,
-        "edited_at": iso(s.edited_at),
-        "content": "" if boosted is not None else s.content,
-        "reblog": inner,
-        "application": {"name": app.name, "website": app.website} if app else None,
-        "account": account_entity(s.account),
-        "media_attachments": [media_attachment(m) for m in s.media_attachments],
-        "mentions": [
-            {
-                "id": str(m.account.id),
-                "username": m.account.username,
-                "url": m.account.url or m.account.uri,
-                "acct": m.account.acct,
-            }
-            for m in s.mentions
-        ],
-        "tags": [{"name": t.name, "url": f"{base_url()}/tags/{t.name}"} for t in s.tags],
-        "emojis": state.emojis.get(s.id, []),
-        "card": None,
-        "poll": polls.get(s.id) if boosted is None else None,
-        "quote": None,
-        "filtered": filter_results(state, s, boosted),
-    }
+    data = dict(bases[s.id].fields)
+    data["account"] = account_entity(s.account)
+    if boosted is not None:
+        data["reblog"] = _status(boosted, loaded, bases, state, polls)
+    else:
+        data["poll"] = polls.get(s.id)
+    data["filtered"] = filter_results(state, s, boosted)
     if state.account is not None:
+        own = s.account_id == state.account.id
         data.update(
             favourited=s.id in state.favourited,
             reblogged=s.id in state.reblogged,
@@ -178,14 +222,12 @@ def _status(
         )
         if own:
             data["pinned"] = s.id in state.pinned
-    if own and boosted is None:
-        data["text"] = s.text
+            if boosted is None:
+                data["text"] = s.text
     return data
 
 
 def media_attachment(m: MediaAttachment) -> dict[str, Any]:
-    from fedikit.core.state import current
-
     store = current().media
     url = store.url(m.file_key) if m.file_key else m.remote_url
     return {
