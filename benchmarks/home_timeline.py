@@ -1,10 +1,12 @@
 """Home timeline (limit 20): p50 in-process and requests/s through `fedikit serve`.
 
-    .venv/bin/python benchmarks/home_timeline.py [--database sqlite|postgresql]
+    .venv/bin/python benchmarks/home_timeline.py [--database sqlite|postgresql] [--redis]
         [--requests 500] [--seconds 15] [--connections 8] [--web-concurrency 1] [--threads 5]
 
 Data: 100,000 statuses from 1,000 accounts, a viewer following 300 of them
 (benchmarks/_dataset.py). Targets: p50 < 15 ms in-process, > 300 requests/s.
+``--redis`` adds the Redis backends (feeds, jobs, pub/sub, cache: the local
+Redis, db 9), with which ``--web-concurrency 2`` can run two web processes.
 The throughput run uses wrk (Debian package ``wrk``) on the same 2 cores as
 the server; the rate limits are raised for the run (``RATE_LIMITS``).
 """
@@ -12,10 +14,11 @@ the server; the rate limits are raised for the run (``RATE_LIMITS``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from _dataset import Workload
-from _measure import QueryCounter, latencies, seeded, summary, workload_arguments, wrk
-from _server import serving
+from _measure import QueryCounter, app_for, latencies, seeded, summary, workload_arguments, wrk
+from _server import redis_backends, serving
 
 TARGET_P50_MS = 15.0
 TARGET_RPS = 300.0
@@ -30,10 +33,15 @@ def main() -> None:
     # One process: the embedded streaming backend works within one (more need a cross-process one).
     parser.add_argument("--web-concurrency", type=int, default=1)
     parser.add_argument("--threads", type=int, default=5)
+    parser.add_argument("--redis", action="store_true", help="Redis feeds, jobs, pub/sub and cache")
     args = parser.parse_args()
     workload = Workload(statuses=args.statuses)
 
-    with seeded(args.database, workload) as (env, app, token):
+    with contextlib.ExitStack() as stack:
+        env, app, token = stack.enter_context(seeded(args.database, workload))
+        if args.redis:
+            env = stack.enter_context(redis_backends(env))
+            app = app_for(env)
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
@@ -58,6 +60,8 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
     if options["workers"] > 1 and not app.extensions["fedikit"].streaming.cross_process:
         raise click.ClickException("--workers > 1 needs a cross-process STREAMING_BACKEND")
 
+    app.wsgi_app = RequestSlots(app.wsgi_app, options["threads"] - app.config["STREAMING_MAX_CONNECTIONS"])
+
     class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
@@ -74,6 +78,36 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
     gc.collect()
     gc.freeze()
     Server().run()
+
+
+class RequestSlots:
+    """At most ``slots`` requests other than streams run at once in a process (``MAX_THREADS``).
+
+    Gunicorn gives each process one pool of threads, for API requests and open
+    streams alike; without this a burst of requests would run on all of them
+    at once, and threads holding the GIL in turns answer each request later
+    and fewer of them in all. Streams wait on their sockets, not on the
+    interpreter, and have their own bound (``STREAMING_MAX_CONNECTIONS``).
+    """
+
+    STREAMS = "/api/v1/streaming"
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], slots: int) -> None:
+        self.app = app
+        self.slots = threading.BoundedSemaphore(slots)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(self.STREAMS):
+            return self.app(environ, start_response)
+        self.slots.acquire()
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self.slots.release()
+            raise
+        from werkzeug.wsgi import ClosingIterator
+
+        return ClosingIterator(body, self.slots.release)  # the slot is free once the body is sent
 
 
 def _end_streams_on_shutdown(worker: Any) -> None:

@@ -175,9 +175,8 @@ def _post(
     if in_reply_to is not None and in_reply_to.conversation_id is not None:
         conversation_id = in_reply_to.conversation_id
     else:
-        conversation = Conversation()
+        conversation = Conversation(id=next_id())  # its id known now: written with the status, one flush
         db.session.add(conversation)
-        db.session.flush()
         conversation_id = conversation.id
     status = Status(
         id=status_id,
@@ -285,9 +284,8 @@ def receive(
     if in_reply_to is not None and in_reply_to.conversation_id is not None:
         conversation_id = in_reply_to.conversation_id
     else:
-        conversation = Conversation()
+        conversation = Conversation(id=next_id())  # its id known now: written with the status, one flush
         db.session.add(conversation)
-        db.session.flush()
         conversation_id = conversation.id
     status_id = id_at(created_at) if created_at is not None else next_id()
     while created_at is not None and db.session.get(Status, status_id) is not None:  # a rare collision

@@ -1,4 +1,4 @@
-"""Counters with SET NX EX + INCR in one transaction; values with SET EX [NX]; Redis errors are BackendErrors."""
+"""Counters with SET NX EX + INCR in one script; values with SET EX [NX]; Redis errors are BackendErrors."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from fedikit.plugin_api import BackendError
 T = TypeVar("T")
 
 
+INCR_IN_WINDOW = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+return redis.call('INCR', KEYS[1])
+"""
+
+
 class CacheUnavailable(BackendError):
     def __init__(self) -> None:
         super().__init__("The cache (Redis) is unavailable, please try again later")
@@ -23,6 +29,7 @@ class RedisCache:
     def __init__(self, url: str, *, namespace: str = "fedikit") -> None:
         self._prefix = f"{namespace}:cache:"
         self._client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5, decode_responses=True)
+        self._incr = self._client.register_script(INCR_IN_WINDOW)
 
     def _call(self, action: Callable[[Any], T]) -> T:
         try:
@@ -31,15 +38,9 @@ class RedisCache:
             raise CacheUnavailable() from exc
 
     def incr(self, key: str, ttl: int) -> int:
-        name = self._prefix + key
-
-        def counted(client: Any) -> int:
-            pipe = client.pipeline()  # MULTI/EXEC: one round trip, applied at once
-            pipe.set(name, 0, ex=ttl, nx=True)  # a new counter gets its window; a running one keeps its end
-            pipe.incr(name)
-            return int(pipe.execute()[1])
-
-        return self._call(counted)
+        # One script call: a new counter gets its window, a running one keeps its end (the rate limiter's
+        # fixed windows); a single command costs a third of a MULTI/EXEC pipeline's four.
+        return int(self._call(lambda client: self._incr(keys=[self._prefix + key], args=[ttl], client=client)))
 
     def get(self, key: str) -> str | None:
         return self._call(lambda client: client.get(self._prefix + key))

@@ -8,8 +8,6 @@ from fedikit.core.api.serializers.common import iso
 from fedikit.core.models import CustomFilter, FilterKeyword, FilterStatus, Status
 from fedikit.core.services import filters as service
 
-_CACHE = "_fedikit_active_filters"
-
 
 def filter_keyword(k: FilterKeyword) -> dict[str, Any]:
     return {"id": str(k.id), "keyword": k.keyword, "whole_word": bool(k.whole_word)}
@@ -42,16 +40,6 @@ def filter_result(match: service.Match) -> dict[str, Any]:
     }
 
 
-def filtered(state: Any, status: Status, boosted: Status | None = None) -> list[dict[str, Any]]:
-    """The ``filtered`` field of a Status for the page's viewer (``state.account``), in every context.
-
-    The viewer's active filters are loaded once per page: the first status
-    of a page loads them onto the page's viewer state, the others reuse them.
-    """
-    if getattr(state, "account", None) is None:
-        return []
-    active = getattr(state, _CACHE, None)
-    if active is None:
-        active = service.active(state.account)
-        setattr(state, _CACHE, active)
+def filtered(active: list[service.ActiveFilter], status: Status, boosted: Status | None = None) -> list[dict[str, Any]]:
+    """The ``filtered`` field of a Status for a viewer whose filters are ``active`` (:func:`service.active`)."""
     return [filter_result(m) for m in service.matches(active, status, boosted)]

@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import bindparam, inspect, literal, select, union_all
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.api.serializers.common import base_url, iso
@@ -29,7 +30,42 @@ from fedikit.core.models import (
 )
 from fedikit.core.renders import key_for
 from fedikit.core.services import emojis
+from fedikit.core.services import filters as filter_service
 from fedikit.core.state import current
+
+_IDS = bindparam("ids", expanding=True)
+_VIEWER = bindparam("viewer")
+_VIEWER_STATE = union_all(
+    select(literal("favourited"), Favourite.status_id).where(
+        Favourite.account_id == _VIEWER, Favourite.status_id.in_(_IDS)
+    ),
+    select(literal("reblogged"), Status.reblog_of_id).where(
+        Status.account_id == _VIEWER, Status.reblog_of_id.in_(_IDS)
+    ),
+    select(literal("bookmarked"), Bookmark.status_id).where(
+        Bookmark.account_id == _VIEWER, Bookmark.status_id.in_(_IDS)
+    ),
+    select(literal("pinned"), StatusPin.status_id).where(
+        StatusPin.account_id == _VIEWER, StatusPin.status_id.in_(_IDS)
+    ),
+    select(literal("muted"), ConversationMute.conversation_id).where(
+        ConversationMute.account_id == _VIEWER,
+        ConversationMute.conversation_id.in_(bindparam("conversations", expanding=True)),
+    ),
+)
+# What a page needs, each statement built once: building one and its cache key costs more than running it.
+_BY_IDS = select(Status).where(Status.id.in_(_IDS))
+_MENTIONS = select(Mention).where(Mention.status_id.in_(_IDS)).order_by(Mention.id)
+_ACCOUNTS = select(Account).where(Account.id.in_(_IDS))
+_TAGS = (
+    select(status_tags.c.status_id, Tag)
+    .join(Tag, Tag.id == status_tags.c.tag_id)
+    .where(status_tags.c.status_id.in_(_IDS))
+    .order_by(Tag.name)
+)
+_MEDIA = select(MediaAttachment).where(MediaAttachment.status_id.in_(_IDS)).order_by(MediaAttachment.id)
+_POLLS = select(Poll.status_id).where(Poll.status_id.in_(_IDS))
+_APPLICATIONS = select(Application).where(Application.id.in_(_IDS))
 
 
 class _Base(NamedTuple):
@@ -66,28 +102,34 @@ def _bases(statuses: Sequence[Status]) -> dict[int, _Base]:
     return bases
 
 
+def _with_media(statuses: Sequence[Status]) -> dict[int, list[MediaAttachment]]:
+    """Each status's media, loaded in one query and set as its ``media_attachments``."""
+    media: dict[int, list[MediaAttachment]] = {s.id: [] for s in statuses}
+    if not media:
+        return media
+    for attachment in db.session.scalars(_MEDIA, {"ids": list(media)}):
+        media[attachment.status_id].append(attachment)
+    for s in statuses:
+        set_committed_value(s, "media_attachments", media[s.id])
+    return media
+
+
 def _render(statuses: Sequence[Status]) -> list[_Base]:
     """Render: mentions, tags, media, polls, applications and emojis for all at once."""
     ids = [s.id for s in statuses]
     mentions: dict[int, list[Mention]] = defaultdict(list)
-    for mention in db.session.scalars(select(Mention).where(Mention.status_id.in_(ids)).order_by(Mention.id)):
+    for mention in db.session.scalars(_MENTIONS, {"ids": ids}):
         mentions[mention.status_id].append(mention)
     account_ids = {m.account_id for found in mentions.values() for m in found}
     if account_ids:
-        list(db.session.scalars(select(Account).where(Account.id.in_(account_ids))))  # into the identity map
+        list(db.session.scalars(_ACCOUNTS, {"ids": list(account_ids)}))  # into the identity map
     tags: dict[int, list[Tag]] = defaultdict(list)
-    tagged = select(status_tags.c.status_id, Tag).join(Tag, Tag.id == status_tags.c.tag_id)
-    for status_id, tag in db.session.execute(tagged.where(status_tags.c.status_id.in_(ids)).order_by(Tag.name)):
+    for status_id, tag in db.session.execute(_TAGS, {"ids": ids}):
         tags[status_id].append(tag)
-    media: dict[int, list[MediaAttachment]] = defaultdict(list)
-    attached = select(MediaAttachment).where(MediaAttachment.status_id.in_(ids)).order_by(MediaAttachment.id)
-    for attachment in db.session.scalars(attached):
-        media[attachment.status_id].append(attachment)
-    with_poll = set(db.session.scalars(select(Poll.status_id).where(Poll.status_id.in_(ids))))
+    media = _with_media(statuses)
+    with_poll = set(db.session.scalars(_POLLS, {"ids": ids}))
     app_ids = {s.application_id for s in statuses if s.application_id and s.local}
-    apps = (
-        {a.id: a for a in db.session.scalars(select(Application).where(Application.id.in_(app_ids)))} if app_ids else {}
-    )
+    apps = {a.id: a for a in db.session.scalars(_APPLICATIONS, {"ids": list(app_ids)})} if app_ids else {}
     used = emojis.used_by(statuses)
     tag_url = f"{base_url()}/tags/"
     out = []
@@ -113,7 +155,7 @@ def _render(statuses: Sequence[Status]) -> list[_Base]:
             "reblog": None,  # the places of the parts that are the viewer's (see _status)
             "application": {"name": app.name, "website": app.website} if app else None,
             "account": None,
-            "media_attachments": [media_attachment(m) for m in media.get(s.id, [])],
+            "media_attachments": [media_attachment(m) for m in media[s.id]],
             "mentions": [
                 {
                     "id": str(m.account.id),
@@ -134,30 +176,6 @@ def _render(statuses: Sequence[Status]) -> list[_Base]:
     return out
 
 
-_IDS = bindparam("ids", expanding=True)
-_VIEWER = bindparam("viewer")
-# Built once: building this union and its cache key costs five times running it.
-_VIEWER_STATE = union_all(
-    select(literal("favourited"), Favourite.status_id).where(
-        Favourite.account_id == _VIEWER, Favourite.status_id.in_(_IDS)
-    ),
-    select(literal("reblogged"), Status.reblog_of_id).where(
-        Status.account_id == _VIEWER, Status.reblog_of_id.in_(_IDS)
-    ),
-    select(literal("bookmarked"), Bookmark.status_id).where(
-        Bookmark.account_id == _VIEWER, Bookmark.status_id.in_(_IDS)
-    ),
-    select(literal("pinned"), StatusPin.status_id).where(
-        StatusPin.account_id == _VIEWER, StatusPin.status_id.in_(_IDS)
-    ),
-    select(literal("muted"), ConversationMute.conversation_id).where(
-        ConversationMute.account_id == _VIEWER,
-        ConversationMute.conversation_id.in_(bindparam("conversations", expanding=True)),
-    ),
-)
-_BY_IDS = select(Status).where(Status.id.in_(_IDS))
-
-
 class Viewer:
     """What one viewer has done to a set of statuses: one query for all five kinds."""
 
@@ -168,6 +186,7 @@ class Viewer:
         self.bookmarked: set[int] = set()
         self.pinned: set[int] = set()
         self.muted: set[int] = set()
+        self.filters = filter_service.active(viewer)
         if viewer is None or not ids:
             return
         params = {"viewer": viewer.id, "ids": list(ids), "conversations": list(conversation_ids)}
@@ -189,6 +208,8 @@ def statuses(viewer: Account | None, page: Sequence[Status]) -> list[dict[str, A
     bases = _bases(list(loaded.values()))
     conversations = {s.conversation_id for s in loaded.values() if s.conversation_id}
     state = Viewer(viewer, set(loaded), conversations)
+    if any(rule.pattern is not None for rule in state.filters):  # keywords are matched in media descriptions too
+        _with_media([s for s in loaded.values() if "media_attachments" not in inspect(s).dict])
     polls = polls_for(viewer, [id_ for id_, base in bases.items() if base.has_poll])
     return [_status(loaded[s.id], loaded, bases, state, polls) for s in page]
 
@@ -211,7 +232,7 @@ def _status(
         data["reblog"] = _status(boosted, loaded, bases, state, polls)
     else:
         data["poll"] = polls.get(s.id)
-    data["filtered"] = filter_results(state, s, boosted)
+    data["filtered"] = filter_results(state.filters, s, boosted)
     if state.account is not None:
         own = s.account_id == state.account.id
         data.update(
