@@ -63,6 +63,23 @@ class TimestampMixin:
 db = SQLAlchemy(model_class=Base)
 
 
+def commit_keeping_state() -> None:
+    """Commit, keeping every object's attributes as written instead of reading them back on next use.
+
+    For a service that has just written rows and is about to hand them on (to
+    serializers, jobs, hooks): what it holds is what the database now holds,
+    and the read-back would cost a query per row and per collection. Values
+    the database computed (``x = Model.x + 1``) are expired at the flush
+    already and still reload.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def commit_unless_duplicate() -> bool:
     """Commit; False (rolled back, nothing changed) when a unique row was stored first by someone else.
 

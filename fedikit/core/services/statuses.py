@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fedikit.core import jobs
 from fedikit.core.content import render
-from fedikit.core.db import commit_unless_duplicate, db, utcnow
+from fedikit.core.db import commit_keeping_state, commit_unless_duplicate, db, utcnow
 from fedikit.core.errors import Forbidden, NotFound, ValidationError
 from fedikit.core.ids import id_at, next_id
 from fedikit.core.models import (
@@ -170,6 +170,10 @@ def _post(
     )
     media = _media(author, draft.media_ids)  # validated before anything is added to the session
     rendered = render(author, draft.text)
+    # Looked up before the status joins the session: a lookup's autoflush would write the status first,
+    # and then setting its collections would read them back.
+    tags = _tags(rendered.tags)
+    mentioned = _accounts(rendered.mentioned_account_ids)
     status_id = next_id()
     base = current().config["BASE_URL"]
     if in_reply_to is not None and in_reply_to.conversation_id is not None:
@@ -197,8 +201,8 @@ def _post(
     )
     db.session.add(status)
     status.media_attachments = media
-    status.tags = _tags(rendered.tags)
-    status.mentions = [Mention(account=account) for account in _accounts(rendered.mentioned_account_ids)]
+    status.tags = tags
+    status.mentions = [Mention(account=account) for account in mentioned]
     author.statuses_count = Account.statuses_count + 1
     author.last_status_at = utcnow()
     if in_reply_to is not None:
@@ -208,7 +212,7 @@ def _post(
         polls.attach(status, author, poll)
     for mention in status.mentions:
         notify(mention.account, "mention", author, status)
-    db.session.commit()
+    commit_keeping_state()  # the response, the jobs and the hooks read the status as written
     timelines.distribute(status)
     conversations.status_posted(status)
     current().emit("status_created", status=status)

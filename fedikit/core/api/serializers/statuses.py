@@ -65,7 +65,6 @@ _TAGS = (
 )
 _MEDIA = select(MediaAttachment).where(MediaAttachment.status_id.in_(_IDS)).order_by(MediaAttachment.id)
 _POLLS = select(Poll.status_id).where(Poll.status_id.in_(_IDS))
-_APPLICATIONS = select(Application).where(Application.id.in_(_IDS))
 
 
 class _Base(NamedTuple):
@@ -117,19 +116,32 @@ def _with_media(statuses: Sequence[Status]) -> dict[int, list[MediaAttachment]]:
 def _render(statuses: Sequence[Status]) -> list[_Base]:
     """Render: mentions, tags, media, polls, applications and emojis for all at once."""
     ids = [s.id for s in statuses]
+    # Collections the session holds already (a status just posted) are used as they are.
+    held = {s.id: inspect(s).dict for s in statuses}
     mentions: dict[int, list[Mention]] = defaultdict(list)
-    for mention in db.session.scalars(_MENTIONS, {"ids": ids}):
+    unheld = [id_ for id_ in ids if "mentions" not in held[id_]]
+    for mention in db.session.scalars(_MENTIONS, {"ids": unheld}) if unheld else ():
         mentions[mention.status_id].append(mention)
     account_ids = {m.account_id for found in mentions.values() for m in found}
     if account_ids:
         list(db.session.scalars(_ACCOUNTS, {"ids": list(account_ids)}))  # into the identity map
+    for id_ in ids:
+        if "mentions" in held[id_]:
+            mentions[id_] = list(held[id_]["mentions"])
     tags: dict[int, list[Tag]] = defaultdict(list)
-    for status_id, tag in db.session.execute(_TAGS, {"ids": ids}):
+    unheld = [id_ for id_ in ids if "tags" not in held[id_]]
+    for status_id, tag in db.session.execute(_TAGS, {"ids": unheld}) if unheld else ():
         tags[status_id].append(tag)
-    media = _with_media(statuses)
+    for id_ in ids:
+        if "tags" in held[id_]:
+            tags[id_] = sorted(held[id_]["tags"], key=lambda t: t.name)
+    media = _with_media([s for s in statuses if "media_attachments" not in held[s.id]])
+    for s in statuses:
+        if "media_attachments" in held[s.id]:
+            media[s.id] = sorted(held[s.id]["media_attachments"], key=lambda m: m.id)
     with_poll = set(db.session.scalars(_POLLS, {"ids": ids}))
     app_ids = {s.application_id for s in statuses if s.application_id and s.local}
-    apps = {a.id: a for a in db.session.scalars(_APPLICATIONS, {"ids": list(app_ids)})} if app_ids else {}
+    apps = {id_: db.session.get(Application, id_) for id_ in app_ids}  # one app per token: usually held
     used = emojis.used_by(statuses)
     tag_url = f"{base_url()}/tags/"
     out = []
