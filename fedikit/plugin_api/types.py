@@ -346,7 +346,13 @@ class JobQueue(Protocol):
     """True when queued jobs survive a restart of the process."""
 
     def enqueue(self, job: Job, *, delay: float = 0.0) -> str:
-        """Queue ``job``; returns its id."""
+        """Queue ``job``; returns its id.
+
+        Raise (any exception) when the job could not be queued. For a durable
+        queue, core then keeps the job in its outbox table and queues it again
+        once ``enqueue`` succeeds (``job.id`` stays the same): jobs must be
+        idempotent, as for retries.
+        """
         ...
 
     def drain(self, timeout: float = 10.0) -> bool:

@@ -2,7 +2,7 @@
 
 from fedikit.core.models.accounts import Account, Role, User
 from fedikit.core.models.conversations import AccountConversation
-from fedikit.core.models.instance import DomainBlock, InstanceRule, RemoteInstance, Report
+from fedikit.core.models.instance import DomainBlock, InstanceRule, OutboxJob, RemoteInstance, Report
 from fedikit.core.models.oauth import AccessToken, Application, AuthorizationCode
 from fedikit.core.models.personal import (
     CustomFilter,
@@ -72,6 +72,7 @@ __all__ = [
     "Notification",
     "Poll",
     "PollVote",
+    "OutboxJob",
     "RemoteInstance",
     "Report",
     "Role",

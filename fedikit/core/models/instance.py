@@ -61,3 +61,18 @@ class Report(SnowflakeMixin, TimestampMixin, Base):
     assigned_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     uri: Mapped[str | None] = mapped_column(String(2048))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboxJob(SnowflakeMixin, Base):
+    """A job a durable queue could not take when it was queued (its server was down): kept here and
+    handed over again until it is taken (fedikit.core.jobs)."""
+
+    __tablename__ = "job_outbox"
+
+    name: Mapped[str] = mapped_column(String(255))
+    queue: Mapped[str] = mapped_column(String(64))
+    args: Mapped[dict] = mapped_column(JSON)
+    job_id: Mapped[str] = mapped_column(String(64))
+    max_attempts: Mapped[int]
+    run_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
