@@ -109,3 +109,42 @@ def test_serve_tls_with_a_self_signed_certificate(env: dict[str, str]) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_request_slots_bound_api_requests_but_not_streams() -> None:
+    """``MAX_THREADS`` requests at once per process; open streams take threads of their own."""
+    import threading
+
+    from fedikit.core.cli.serve import RequestSlots
+
+    running, most, lock = 0, 0, threading.Lock()
+    release = threading.Event()
+
+    def app(environ: dict, start_response: object) -> list[bytes]:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        release.wait(5)
+        with lock:
+            running -= 1
+        return [b"ok"]
+
+    slots = RequestSlots(app, 2)
+
+    def call(path: str) -> None:
+        body = slots({"PATH_INFO": path}, lambda *a: None)
+        list(body)
+        if hasattr(body, "close"):
+            body.close()  # what the server does once the body is sent: the slot is free again
+
+    api = [threading.Thread(target=call, args=("/api/v1/timelines/home",)) for _ in range(5)]
+    streams = [threading.Thread(target=call, args=("/api/v1/streaming/user",)) for _ in range(3)]
+    for thread in api + streams:
+        thread.start()
+    time.sleep(0.3)
+    assert most == 2 + 3  # two API requests and every stream
+    release.set()
+    for thread in api + streams:
+        thread.join(5)
+    assert running == 0 and slots.slots.acquire(blocking=False) and slots.slots.acquire(blocking=False)
