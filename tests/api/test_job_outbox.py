@@ -45,6 +45,13 @@ def fedikit_app(fedikit_config: dict[str, Any], redis: RedisServer, tmp_path: Pa
     close_app(app)
 
 
+@pytest.fixture
+def fedikit_client(fedikit_app: Flask) -> Any:
+    """A plain client in every profile: the production one waits for the queue after each request, and
+    the queue's Redis is down at first here."""
+    return fedikit_app.test_client()
+
+
 def _outbox(app: Flask) -> list[str]:
     from fedikit.core.db import db
     from fedikit.core.models import OutboxJob

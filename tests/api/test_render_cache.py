@@ -90,7 +90,9 @@ def test_own_and_others_views_of_one_kept_render(
     assert own["text"] == "mine" and own["pinned"] is True
     assert "text" not in theirs and "pinned" not in theirs and theirs["favourited"] is False
     assert "favourited" not in anonymous
-    shared = {k: v for k, v in own.items() if k not in ("text", "pinned", "favourited", "reblogged", "muted", "bookmarked")}
+    shared = {
+        k: v for k, v in own.items() if k not in ("text", "pinned", "favourited", "reblogged", "muted", "bookmarked")
+    }
     assert {k: v for k, v in theirs.items() if k in shared} == shared
 
 
@@ -138,7 +140,10 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
 
     alice, bob, carol = make_api_user("alice"), make_api_user("bob"), make_api_user("carol")
     for target in (bob, carol):
-        assert fedikit_client.post(f"/api/v1/accounts/{target.account.id}/follow", headers=alice.headers).status_code == 200
+        assert (
+            fedikit_client.post(f"/api/v1/accounts/{target.account.id}/follow", headers=alice.headers).status_code
+            == 200
+        )
     fedikit_client.post(
         "/api/v2/filters",
         json={"title": "w", "context": ["home"], "keywords_attributes": [{"keyword": "weather"}]},
