@@ -77,7 +77,7 @@ def give(queue: Any, job: Job, delay: float = 0.0) -> None:
             raise
         log.warning("the job queue did not take job %s (%s): kept in the outbox", job.name, job.id, exc_info=True)
         _keep(job, delay)
-        _relayer(app).wake()
+        _relayer(app).wake(kept=True)
         return
     if queue.durable:
         _relayer(app).first_look()
@@ -144,10 +144,12 @@ class _Relayer:
         self.pid = os.getpid()
         self._wanted = threading.Event()
         self._looked = False
+        self._kept = False  # this process kept jobs: keep trying while the database fails too
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def wake(self) -> None:
+    def wake(self, *, kept: bool = False) -> None:
+        self._kept = self._kept or kept
         self._wanted.set()
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -170,10 +172,11 @@ class _Relayer:
                     if self._holds_jobs():
                         self._wanted.set()
                 failures = 0
-            except Exception:  # the database may be down too: try again later
+            except Exception:  # the database may be down too: try again later if this process kept jobs
                 failures += 1
                 log.warning("could not relay the job outbox", exc_info=True)
-                self._wanted.set()
+                if self._kept:
+                    self._wanted.set()
             if self._wanted.is_set():
                 time.sleep(RELAY_EVERY)
 
