@@ -167,10 +167,9 @@ class _Relayer:
         while self._wanted.is_set() and failures < RELAY_GIVE_UP:
             self._wanted.clear()
             try:
+                relay(self.app)  # an empty outbox costs its one query
                 if self._holds_jobs():
-                    relay(self.app)
-                    if self._holds_jobs():
-                        self._wanted.set()
+                    self._wanted.set()
                 failures = 0
             except Exception:  # the database may be down too: try again later if this process kept jobs
                 failures += 1
