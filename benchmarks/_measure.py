@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import shutil
 import statistics
@@ -105,10 +106,37 @@ def summary(timings: list[float]) -> str:
     return f"p50 {statistics.median(ordered):.2f} ms, p90 {p90:.2f} ms, p99 {p99:.2f} ms (n={len(ordered)})"
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this machine's processes, summed by command name (from /proc; Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                text = stat.read()
+        except OSError:  # gone meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
+
+
+def cpu_share(before: dict[str, float], after: dict[str, float], requests: float) -> str:
+    """Milliseconds of CPU per request by command name, the largest first (``requests`` served meanwhile)."""
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    top = sorted(((ms, name) for name, ms in spent.items() if ms > 0), reverse=True)[:5]
+    return ", ".join(f"{name} {seconds * 1000 / requests:.2f}" for seconds, name in top)
+
+
 def wrk(url: str, token: str, *, seconds: int, connections: int, threads: int = 1) -> dict[str, str]:
-    """Run wrk against ``url``; its requests/s and latency percentiles."""
+    """Run wrk against ``url``; its requests/s and latency percentiles, and the CPU milliseconds each request
+    cost by process name (``cpu_ms``: the server's, the database's, wrk's own)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the throughput figure: apt-get install wrk")
+    before = cpu_seconds()
     result = subprocess.run(
         [
             "wrk",
@@ -126,6 +154,8 @@ def wrk(url: str, token: str, *, seconds: int, connections: int, threads: int = 
     )
     text = result.stdout
     figures = {"requests_per_second": re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)}
+    total = float(re.search(r"(\d+) requests in", text).group(1))
+    figures["cpu_ms"] = cpu_share(before, cpu_seconds(), total) if total else "?"
     for percentile in ("50", "90", "99"):
         match = re.search(rf"^\s+{percentile}%\s+(\S+)", text, re.MULTILINE)
         figures[f"p{percentile}"] = match.group(1) if match else "?"

@@ -79,6 +79,7 @@ def main() -> None:
             f"p90 {figures['p90']}, p99 {figures['p99']}, non-2xx {figures['non_2xx']} "
             f"({verdict} the {TARGET_RPS:.0f} requests/s target)"
         )
+        print(f"CPU ms per request by process: {figures['cpu_ms']}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from contract import validate, validate_list
 from flask.testing import FlaskClient
 from sqlalchemy import event
@@ -380,4 +381,27 @@ def test_filters_load_once_per_page(fedikit_client: FlaskClient, fedikit_app: An
     for n in range(10):
         post(fedikit_client, bob, f"word{n % 3} again {n}")
     many = queries_for_home()
-    assert few == many <= 3
+    assert few == many == 0  # compiled once, kept while they stay the same
+    make_filter(fedikit_client, alice, title="f3", keywords_attributes=[{"keyword": "again"}])
+    statements.clear()
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        seen = home(fedikit_client, alice)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert sum("custom_filters" in s for s in statements) == 1  # changed: loaded again, once
+    assert all("f3" in [r["filter"]["title"] for r in s["filtered"]] for s in seen.values() if "again" in s["content"])
+
+
+def test_a_filter_stops_matching_when_it_expires_without_any_write(
+    fedikit_client: FlaskClient, make_api_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filters are kept compiled until they change; expiry is a change of time, not of rows."""
+    alice, bob = make_api_user("alice"), make_api_user("bob")
+    follow(fedikit_client, alice, bob)
+    status = post(fedikit_client, bob, "weather report")
+    make_filter(fedikit_client, alice, title="Soon over", expires_in=3600, keywords_attributes=[{"keyword": "weather"}])
+    assert [r["filter"]["title"] for r in home(fedikit_client, alice)[status["id"]]["filtered"]] == ["Soon over"]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    monkeypatch.setattr("fedikit.core.services.filters.utcnow", lambda: later)
+    assert home(fedikit_client, alice)[status["id"]]["filtered"] == []

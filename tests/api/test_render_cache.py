@@ -120,6 +120,38 @@ def test_media_described_while_attached_shows_at_once(
     assert other_process.get(url, headers=bob.headers).json["media_attachments"][0]["description"] == "a red square"
 
 
+def test_filters_changed_through_one_process_apply_in_another_at_once(
+    fedikit_client: FlaskClient, other_process: FlaskClient, make_api_user: MakeApiUser
+) -> None:
+    alice, bob = make_api_user("alice"), make_api_user("bob")
+    assert fedikit_client.post(f"/api/v1/accounts/{bob.account.id}/follow", headers=alice.headers).status_code == 200
+    posted = fedikit_client.post("/api/v1/statuses", data={"status": "weather and cats"}, headers=bob.headers).json
+
+    def filtered() -> list[tuple[str, list[str] | None]]:
+        page = other_process.get("/api/v1/timelines/home", headers=alice.headers).json
+        [seen] = [s for s in page if s["id"] == posted["id"]]
+        return [(r["filter"]["title"], r["keyword_matches"]) for r in seen["filtered"]]
+
+    assert filtered() == []
+    made = fedikit_client.post(
+        "/api/v2/filters",
+        json={"title": "Sky", "context": ["home"], "keywords_attributes": [{"keyword": "weather"}]},
+        headers=alice.headers,
+    ).json
+    assert filtered() == [("Sky", ["weather"])]
+    assert filtered() == [("Sky", ["weather"])]  # kept
+    [keyword] = made["keywords"]
+    changed = fedikit_client.put(
+        f"/api/v2/filters/keywords/{keyword['id']}", data={"keyword": "cats"}, headers=alice.headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert filtered() == [("Sky", ["cats"])]
+    fedikit_client.put(f"/api/v2/filters/{made['id']}", data={"title": "Pets"}, headers=alice.headers)
+    assert filtered() == [("Pets", ["cats"])]
+    assert fedikit_client.delete(f"/api/v2/filters/{made['id']}", headers=alice.headers).status_code == 200
+    assert filtered() == []
+
+
 def test_renders_can_be_turned_off(fedikit_config: dict[str, Any], tmp_path: Any) -> None:
     app = make_app({**fedikit_config, "RENDER_CACHE_SIZE": "0"}, data_dir=str(tmp_path / "off"))
     try:

@@ -96,6 +96,9 @@ class User(SnowflakeMixin, TimestampMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     current_sign_in_at: Mapped[dt.datetime | None]
     last_sign_in_at: Mapped[dt.datetime | None]
+    # Moves with every change to the user's filters (fedikit.core.models.personal): it keys the filters a
+    # process keeps compiled. 0: the user never had one.
+    filters_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     account: Mapped[Account] = relationship(back_populates="user")
 

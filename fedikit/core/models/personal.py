@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from fedikit.core.db import Base, SnowflakeMixin, TimestampMixin, utcnow
+from fedikit.core.models.accounts import User
 
 
 class List(SnowflakeMixin, TimestampMixin, Base):
@@ -85,3 +87,45 @@ class ScheduledStatus(SnowflakeMixin, Base):
     scheduled_at: Mapped[dt.datetime] = mapped_column(index=True)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+_FILTER_OWNERS = "fedikit.filter_owners"
+
+
+def changed_filter_owners(session: Session) -> set[int]:
+    """In an ``after_flush`` hook: the accounts whose filters this flush changes (a filter, or a keyword or
+    status of one)."""
+    owners: set[int] = set()
+    filter_ids: set[int] = set()
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, CustomFilter):
+            owners.add(row.account_id)
+        elif isinstance(row, FilterKeyword | FilterStatus):
+            filter_ids.add(row.filter_id)
+    if filter_ids:
+        found = select(CustomFilter.account_id).where(CustomFilter.id.in_(filter_ids))
+        owners.update(session.connection().scalars(found))
+    return owners
+
+
+@event.listens_for(Session, "after_flush")
+def _note_filter_owners(session: Session, context: Any) -> None:
+    owners = changed_filter_owners(session)
+    if owners:
+        session.info.setdefault(_FILTER_OWNERS, set()).update(owners)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _move_filters_versions(session: Session, context: Any) -> None:
+    """Any change to a user's filters moves their ``users.filters_version``, in the same transaction: the
+    filters kept compiled under the old version are not used again, in any process."""
+    owners = session.info.pop(_FILTER_OWNERS, None)
+    if not owners:
+        return
+    users = User.__table__
+    session.connection().execute(
+        update(users).where(users.c.account_id.in_(owners)).values(filters_version=users.c.filters_version + 1)
+    )
+    for row in list(session.identity_map.values()):
+        if isinstance(row, User) and row.account_id in owners:
+            session.expire(row, ["filters_version"])

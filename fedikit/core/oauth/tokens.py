@@ -7,6 +7,7 @@ import secrets
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import AccessToken, Application, User
@@ -50,6 +51,8 @@ def find(access: str) -> AccessToken | None:
         return None
     if token.expires_at is not None and token.expires_at <= utcnow():
         return None
+    if token.user is not None:  # the account knows its user (no query for ``viewer.user`` later)
+        set_committed_value(token.user.account, "user", token.user)
     return token
 
 

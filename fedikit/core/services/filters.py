@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -29,6 +29,7 @@ from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, CustomFilter, FilterKeyword, FilterStatus, Status
 from fedikit.core.sanitize import plain_text
 from fedikit.core.services import checked_title
+from fedikit.core.state import current
 from fedikit.core.visibility import can_see
 from fedikit.plugin_api import NotFound
 
@@ -265,16 +266,22 @@ def destroy_status(found: FilterStatus) -> None:
 # ---------------------------------------------------------------- matching
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ActiveFilter:
-    filter: CustomFilter
+    """A filter compiled for matching: plain data, kept across requests (see :func:`active`)."""
+
+    id: int
+    title: str
+    context: tuple[str, ...]
+    action: str
+    expires_at: dt.datetime | None
     pattern: re.Pattern[str] | None
     status_ids: frozenset[int]
 
 
 @dataclasses.dataclass
 class Match:
-    filter: CustomFilter
+    filter: ActiveFilter
     keyword_matches: list[str] | None
     status_matches: list[int] | None
 
@@ -288,30 +295,54 @@ def keyword_pattern(keyword: str, whole_word: bool) -> str:
     return f"{start}{escaped}{end}"
 
 
-# Built once: every page of statuses runs it.
-_ACTIVE = (
+# Built once: a page of statuses runs it when its viewer's filters changed.
+_OWNED = (
     select(CustomFilter)
-    .where(
-        CustomFilter.account_id == bindparam("active_owner"),
-        or_(CustomFilter.expires_at.is_(None), CustomFilter.expires_at > bindparam("active_now")),
-    )
+    .where(CustomFilter.account_id == bindparam("owner"))
     .options(selectinload(CustomFilter.keywords), selectinload(CustomFilter.statuses))
     .order_by(CustomFilter.id)
 )
 
 
 def active(viewer: Account | None) -> list[ActiveFilter]:
-    """``viewer``'s unexpired filters, each compiled once: three queries whatever the page size."""
-    if viewer is None:
+    """``viewer``'s unexpired filters, compiled.
+
+    Every page of statuses needs them, so they are kept per process (``Renders``) under the owner's
+    ``users.filters_version``, which moves with any change to their filters and comes with the user's
+    token: no query while they stay the same, none at all for someone who never had a filter.
+    """
+    user = viewer.user if viewer is not None else None
+    if user is None or not user.filters_version:
         return []
+    renders = current().renders
+    key = ("filters", user.account_id, user.filters_version)
+    compiled = renders.get(key)
+    if compiled is None:
+        compiled = _compiled(user.account_id)
+        renders.put(key, compiled)
+    now = utcnow()
+    return [rule for rule in compiled if rule.expires_at is None or rule.expires_at > now]
+
+
+def _compiled(owner_id: int) -> tuple[ActiveFilter, ...]:
     out = []
-    for found in db.session.scalars(_ACTIVE, {"active_owner": viewer.id, "active_now": utcnow()}):
+    for found in db.session.scalars(_OWNED, {"owner": owner_id}):
         if not found.keywords and not found.statuses:
             continue
         patterns = [keyword_pattern(k.keyword, k.whole_word) for k in found.keywords if k.keyword]
         pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
-        out.append(ActiveFilter(found, pattern, frozenset(s.status_id for s in found.statuses)))
-    return out
+        out.append(
+            ActiveFilter(
+                id=found.id,
+                title=found.title,
+                context=tuple(found.context or ()),
+                action=found.action,
+                expires_at=found.expires_at,
+                pattern=pattern,
+                status_ids=frozenset(s.status_id for s in found.statuses),
+            )
+        )
+    return tuple(out)
 
 
 def searchable_text(status: Status) -> str:
@@ -337,5 +368,5 @@ def matches(filters: Sequence[ActiveFilter], status: Status, proper: Status | No
             keyword_matches = [found.group(0)] if found else None
         status_matches = [i for i in candidates if i in rule.status_ids] or None
         if keyword_matches or status_matches:
-            out.append(Match(rule.filter, keyword_matches, status_matches))
+            out.append(Match(rule, keyword_matches, status_matches))
     return out

@@ -23,8 +23,9 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fedikit.core import jobs
 from fedikit.core.db import db, utcnow
@@ -177,21 +178,46 @@ def tag_statuses(
 
 
 def _load(ids: list[int], viewer: Account | None, timeline: str) -> list[Status]:
+    """The statuses ``ids`` as the viewer may see them, in that order; boosts come with the statuses they
+    boost already set (``Status.reblog``), from the same query."""
     if not ids:
         return []
     rows = db.session.scalars(_load_template(viewer.id if viewer is not None else None), {"load_ids": ids})
     by_id = {status.id: status for status in rows}
-    return [by_id[id_] for id_ in ids if id_ in by_id and _policies_admit(by_id[id_], viewer, timeline)]
+    page = []
+    for id_ in ids:
+        status = by_id.get(id_)
+        if status is None:
+            continue
+        if status.reblog_of_id:
+            boosted = by_id.get(status.reblog_of_id)
+            if boosted is None:  # deleted meanwhile: a boost of nothing is not shown
+                continue
+            set_committed_value(status, "reblog", boosted)
+        if _policies_admit(status, viewer, timeline):
+            page.append(status)
+    return page
 
 
 @functools.lru_cache(maxsize=VIEWER_CACHE)
 def _load_template(viewer_id: int | None) -> Select[tuple[Status]]:
-    """The statuses ``load_ids`` that the viewer may see and has not hidden, as a kept statement: building
-    it and its cache key costs more than running it."""
+    """The statuses ``load_ids`` and those they boost, as far as the viewer may see them and has not hidden
+    them, as a kept statement: building it and its cache key costs more than running it. (The boosted ones
+    pass the same conditions: a boost is visible only with what it boosts.)"""
+    page_ids = bindparam("load_ids", expanding=True)
+    boosts = aliased(Status)
+    wanted = union_all(
+        select(boosts.id).where(boosts.id.in_(page_ids)),
+        select(boosts.reblog_of_id).where(boosts.id.in_(page_ids), boosts.reblog_of_id.is_not(None)),
+    )
     return (
         select(Status)
         .with_hint(Status, SQLITE_BY_ID, "sqlite")
-        .where(Status.id.in_(bindparam("load_ids", expanding=True)), visible_to(viewer_id), ~hidden_by(viewer_id))
+        .where(
+            Status.id.in_(wanted),
+            visible_to(viewer_id),
+            ~hidden_by(viewer_id),
+        )
     )
 
 

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from fedikit.core import jobs
@@ -37,12 +37,10 @@ from fedikit.core.db import db
 from fedikit.core.models import (
     AccessToken,
     AccountConversation,
-    CustomFilter,
-    FilterKeyword,
-    FilterStatus,
     Notification,
     Status,
 )
+from fedikit.core.models.personal import changed_filter_owners
 from fedikit.core.streaming.streams import (
     direct_channel,
     hashtag_channel,
@@ -186,8 +184,6 @@ def status_deleted(status_id: int, channels: list[str]) -> None:
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
     pending: list[tuple[str, str]] = session.info.setdefault(_PENDING, [])
-    filter_ids: set[int] = set()
-    owners: set[int] = set()
     for row in session.new:
         if isinstance(row, Notification):
             pending.append((user_channel(row.account_id), message("notification", row.id)))
@@ -200,18 +196,10 @@ def _collect(session: Session, _context: Any) -> None:
             revoked = inspect(row).attrs.revoked_at.history
             if revoked.added and revoked.added[0] is not None:
                 pending.append((token_channel(row.id), message("kill")))
-    for row in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(row, CustomFilter):
-            owners.add(row.account_id)
-        elif isinstance(row, FilterKeyword | FilterStatus):
-            filter_ids.add(row.filter_id)
     for row in session.deleted:
         if isinstance(row, AccessToken):
             pending.append((token_channel(row.id), message("kill")))
-    if filter_ids:
-        query = select(CustomFilter.account_id).where(CustomFilter.id.in_(filter_ids))
-        owners |= set(session.connection().scalars(query))
-    for owner in owners:
+    for owner in changed_filter_owners(session):
         pending.append((user_channel(owner), message("filters_changed")))
 
 

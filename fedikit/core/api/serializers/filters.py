@@ -17,8 +17,9 @@ def filter_status(s: FilterStatus) -> dict[str, Any]:
     return {"id": str(s.id), "status_id": str(s.status_id)}
 
 
-def filter_entity(f: CustomFilter, *, rules: bool = True) -> dict[str, Any]:
-    """A Filter; inside a FilterResult (``rules=False``) without its keywords and statuses."""
+def filter_entity(f: CustomFilter | service.ActiveFilter, *, rules: bool = True) -> dict[str, Any]:
+    """A Filter; inside a FilterResult (``rules=False``, from a compiled filter) without its keywords and
+    statuses."""
     data: dict[str, Any] = {
         "id": str(f.id),
         "title": f.title,
@@ -26,7 +27,7 @@ def filter_entity(f: CustomFilter, *, rules: bool = True) -> dict[str, Any]:
         "expires_at": iso(f.expires_at),
         "filter_action": f.action,
     }
-    if rules:
+    if rules and isinstance(f, CustomFilter):
         data["keywords"] = [filter_keyword(k) for k in sorted(f.keywords, key=lambda k: k.id)]
         data["statuses"] = [filter_status(s) for s in sorted(f.statuses, key=lambda s: s.id)]
     return data

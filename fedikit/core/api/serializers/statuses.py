@@ -77,6 +77,10 @@ class _Base(NamedTuple):
 def _with_boosted(statuses: Sequence[Status]) -> dict[int, Status]:
     """The page's statuses and the ones they boost (one query for those the session lacks)."""
     loaded = {s.id: s for s in statuses}
+    for s in statuses:
+        held = inspect(s).dict.get("reblog") if s.reblog_of_id else None  # set by the timeline's load
+        if held is not None:
+            loaded.setdefault(held.id, held)
     missing = {s.reblog_of_id for s in statuses if s.reblog_of_id and s.reblog_of_id not in loaded}
     if missing:
         loaded.update((s.id, s) for s in db.session.scalars(_BY_IDS, {"ids": list(missing)}))
