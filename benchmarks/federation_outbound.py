@@ -1,7 +1,7 @@
 """Outbound federation: deliveries per second of one post to 1,000 distinct remote inboxes.
 
     .venv/bin/python benchmarks/federation_outbound.py [--database sqlite|postgresql]
-        [--inboxes 1000] [--hosts 1000] [--job-workers 2]
+        [--inboxes 1000] [--hosts 1000] [--job-workers 2] [--rq-workers N]
 
 Data: an empty migrated instance with one local sender (its key pair made
 before timing), an in-process app (``create_app``) with the inline job queue
@@ -14,20 +14,24 @@ Figures: (a) ``delivery.send`` of one Create to all inboxes, timed until the
 sink has counted every POST (batches of 50 run as ``activitypub.deliver``
 jobs, each posting 8 at a time, signed per inbox); (b) the same work as
 ``delivery.deliver`` called batch after batch in this thread (one job at a
-time). Target: >= 1,000 deliveries/s. Sink and sender share the 2 cores.
+time). ``--rq-workers N``: (a) runs on the production job queue instead (RQ on
+the local Redis, db 9), the jobs taken by N ``fedikit worker`` processes, as a
+production instance delivers. Target: >= 1,000 deliveries/s. Sink and
+sender share the 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import time
 from typing import Any
 
 from _measure import app_for
-from _server import free_port, migrated_instance
+from _server import free_port, job_workers, migrated_instance, redis_backends
 
 TARGET_PER_SECOND = 1000.0
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -89,6 +93,7 @@ def main() -> None:
     parser.add_argument("--inboxes", type=int, default=1000)
     parser.add_argument("--hosts", type=int, default=1000, help="distinct loopback addresses the inboxes are on")
     parser.add_argument("--job-workers", type=int, default=2, help="inline queue threads (JOB_WORKERS)")
+    parser.add_argument("--rq-workers", type=int, default=0, help="RQ on Redis and this many `fedikit worker`s")
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args()
     hosts = max(1, min(args.hosts, args.inboxes))
@@ -117,7 +122,10 @@ def main() -> None:
         return time.perf_counter() - since
 
     try:
-        with migrated_instance(args.database) as env:
+        with contextlib.ExitStack() as stack:
+            env = stack.enter_context(migrated_instance(args.database))
+            if args.rq_workers:
+                env = stack.enter_context(redis_backends(env))
             env = {
                 **env,
                 "LOCAL_DOMAIN": "bench.example",
@@ -126,6 +134,7 @@ def main() -> None:
                 "JOB_WORKERS": str(args.job_workers),
             }
             app = app_for(env)
+            stack.enter_context(job_workers(env, args.rq_workers))
             with app.app_context():
                 from fedikit.core.db import db
                 from fedikit.core.services.accounts import create_local_account
@@ -181,8 +190,11 @@ def main() -> None:
         process.terminate()
         process.join(5)
 
+    runners = (
+        f"{args.rq_workers} `fedikit worker` processes (RQ)" if args.rq_workers else f"{args.job_workers} job workers"
+    )
     for label, seconds, paths in (
-        (f"send() -> {jobs} deliver jobs on {args.job_workers} job workers", queued, queued_paths),
+        (f"send() -> {jobs} deliver jobs on {runners}", queued, queued_paths),
         ("deliver() batch after batch, in this thread", direct, direct_paths),
     ):
         if seconds is None:

@@ -81,9 +81,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.ports.add(self.client_address[1])
         self.server.hosts.append(self.headers.get("Host", ""))
+        self.server.cookies.append(self.headers.get("Cookie"))
         path = self.path
         base = f"http://{self.headers['Host']}"
-        if path == "/actor":
+        if path == "/cookie":
+            self._send(200, AP, json.dumps({"id": base + path}).encode(), Set_Cookie="session=tracked; Path=/")
+        elif path == "/actor":
             self._json({"id": base + path, "type": "Person"})
         elif path == "/ld":
             self._json({"id": base + path}, 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"')
@@ -134,9 +137,10 @@ class _Server(ThreadingHTTPServer):
     ports: set[int]
     hosts: list[str]
     posted: list[bytes]
+    cookies: list[str | None]
 
     def reset(self) -> None:
-        self.sent, self.ports, self.hosts, self.posted = 0, set(), [], []
+        self.sent, self.ports, self.hosts, self.posted, self.cookies = 0, set(), [], [], []
 
     @property
     def origin(self) -> str:
@@ -375,6 +379,28 @@ def test_connections_are_reused(fetcher: RemoteFetcher, one: _Server) -> None:
     for _ in range(3):
         fetcher.get_json(f"http://{one.origin}/actor")
     assert len(one.ports) == 1
+
+
+def test_each_server_has_its_own_connections_and_idle_ones_are_let_go(
+    fetcher: RemoteFetcher, one: _Server, two: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections are pooled per server (a post to a thousand servers does not scan one big pool); past
+    ``KEPT_SERVERS`` the least recently used server's idle connections are closed."""
+    from fedikit.plugins.activitypub.fetch import _VettedTransport
+
+    monkeypatch.setattr(_VettedTransport, "KEPT_SERVERS", 1)
+    fetcher.get_json(f"http://{one.origin}/actor")
+    fetcher.get_json(f"http://{one.origin}/actor")
+    assert len(one.ports) == 1
+    fetcher.get_json(f"http://{two.origin}/actor")  # one's pool is the older: closed
+    fetcher.get_json(f"http://{one.origin}/actor")
+    assert len(one.ports) == 2 and len(two.ports) == 1
+
+
+def test_remote_cookies_are_neither_kept_nor_sent(fetcher: RemoteFetcher, one: _Server) -> None:
+    fetcher.get_json(f"http://{one.origin}/cookie")
+    fetcher.get_json(f"http://{one.origin}/actor")
+    assert one.cookies == [None, None]
 
 
 def test_post_returns_the_status_and_does_not_follow_redirects(fetcher: RemoteFetcher, one: _Server) -> None:
