@@ -328,11 +328,19 @@ def test_a_block_and_a_profile_update_reach_the_other_server(pair: tuple[Instanc
     bea = b.person("bea")
     abe_there = _follow(bea, abe.handle)
 
-    abe.account_update_credentials(display_name="Abe Lincoln", note="gardener and #woodworker")
+    abe.account_update_credentials(
+        display_name="Abe Lincoln", note="gardener and #woodworker", avatar=_png(), avatar_mime_type="image/png"
+    )
     renamed = eventually(
         lambda: (x := bea.account(abe_there["id"]))["display_name"] == "Abe Lincoln" and x, what="the Update on B"
     )
     assert "gardener" in renamed["note"]
+    # B copies the new avatar and serves it itself: B's readers never load it from A.
+    copied = eventually(
+        lambda: (x := bea.account(abe_there["id"])["avatar"]).startswith(b.base_url) and "missing" not in x and x,
+        what="the avatar copied to B",
+    )
+    assert urllib.request.urlopen(copied).read()[:8] == b"\x89PNG\r\n\x1a\n"
 
     bea_there = _remote(abe, bea.handle)
     abe.account_block(bea_there["id"])

@@ -18,7 +18,7 @@ import math
 import secrets
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -334,7 +334,8 @@ class _Stored:
                 self.store.delete(key)
 
 
-def _delete_keys(*keys: str | None) -> None:
+def delete_files(*keys: str | None) -> None:
+    """Remove stored files (after the commit that stopped using them); a file already gone is no error."""
     store = current().media
     for key in keys:
         if key:
@@ -491,7 +492,7 @@ def update(
         stored.undo()
         raise
     if preview is not None and old_thumbnail != media.thumbnail_key:
-        _delete_keys(old_thumbnail)
+        delete_files(old_thumbnail)
     return media
 
 
@@ -509,7 +510,7 @@ def delete(account: Account, media_id: int | None) -> None:
     keys = (media.file_key, media.thumbnail_key)
     db.session.delete(media)
     db.session.commit()
-    _delete_keys(*keys)
+    delete_files(*keys)
 
 
 # ---------------------------------------------------------------- profile images: avatar and header
@@ -585,6 +586,18 @@ def process_profile_image(kind: str, stream: IO[bytes] | None) -> ProfileImage:
         )
 
 
+def unset_profile_images(account: Account, kinds: Iterable[str]) -> list[str]:
+    """Stop using ``account``'s stored ``kinds`` (avatar, header); the keys to :func:`delete_files` once the
+    change is committed."""
+    released = []
+    for kind in kinds:
+        for column in (f"{kind}_key", f"{kind}_static_key"):
+            if getattr(account, column):
+                released.append(getattr(account, column))
+                setattr(account, column, None)
+    return released
+
+
 def _profile_key(kind: str, account_id: int, style: str, extension: str) -> str:
     """``accounts/<avatars|headers>/<id in 3-digit groups>/<style>/<random>.<ext>``, as Mastodon lays them out."""
     return f"accounts/{kind}s/{_partition(account_id)}/{style}/{secrets.token_hex(8)}.{extension}"
@@ -619,4 +632,4 @@ def save_profile_images(account: Account, images: dict[str, ProfileImage | None]
         db.session.rollback()
         stored.undo()
         raise
-    _delete_keys(*replaced)
+    delete_files(*replaced)

@@ -734,6 +734,17 @@ def pin(account: Account, status: Status) -> None:
         current().emit("pinned", account=account, status=status)
 
 
+def pinned_by(account: Account) -> list[Status]:
+    """Every status ``account`` pinned, most recently pinned first."""
+    query = (
+        select(Status)
+        .join(StatusPin, StatusPin.status_id == Status.id)
+        .where(StatusPin.account_id == account.id)
+        .order_by(StatusPin.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
 def unpin(account: Account, status: Status) -> None:
     removed = db.session.execute(
         sql_delete(StatusPin).where(StatusPin.account_id == account.id, StatusPin.status_id == status.id)

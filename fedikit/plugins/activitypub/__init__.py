@@ -43,6 +43,8 @@ def register_jobs() -> Mapping[str, Callable[..., None]]:
         "activitypub.distribute": outbox.distribute,
         "activitypub.deliver": delivery.deliver,
         "activitypub.fetch_media": remote.fetch_media,
+        "activitypub.fetch_profile_images": remote.fetch_profile_images,
+        "activitypub.fetch_featured": handlers.fetch_featured,
     }
 
 

@@ -405,6 +405,43 @@ def featured(activity: dict[str, Any], actor: Account) -> None:
         statuses.unpin(actor, found)
 
 
+MAX_FEATURED = 20  # pinned posts read from another server's featured collection
+
+
+def fetch_featured(account_id: int) -> None:
+    """The ``activitypub.fetch_featured`` job: a remote account's pinned posts, from its ``featured``
+    collection (read whenever its actor is: on discovery and on each Update).
+
+    Only its own posts on its own server count, each fetched by its id (an
+    embedded copy is not trusted); pins it no longer lists are removed. Add and
+    Remove activities keep the pins current in between.
+    """
+    account = db.session.get(Account, account_id)
+    if account is None or account.local or account.suspended_at is not None or not account.featured_url:
+        return
+    try:
+        collection = remote.fetch_document(account.featured_url)
+        items = parse.as_list(collection.get("orderedItems") or collection.get("items"))
+        first = collection.get("first")
+        if not items and first is not None:  # paged: the first page (embedded, or on the same server)
+            page = first if isinstance(first, dict) else None
+            if page is None and _same_host(parse.object_id(first), account):
+                page = remote.fetch_document(parse.object_id(first) or "")
+            items = parse.as_list((page or {}).get("orderedItems") or (page or {}).get("items"))
+    except remote.Unresolvable as exc:
+        log.info("featured collection of %s: %s", account.uri, exc)
+        return
+    uris = [uri for uri in map(parse.object_id, items[:MAX_FEATURED]) if uri and _same_host(uri, account)]
+    featured = [found for found in map(fetch_status, uris) if found is not None and found.account_id == account.id]
+    listed = {found.id for found in featured}
+    for found in featured:
+        if found.reblog_of_id is None and found.visibility != "direct":
+            statuses.pin(account, found)
+    for pinned in statuses.pinned_by(account):
+        if pinned.id not in listed:
+            statuses.unpin(account, pinned)
+
+
 @handles("Flag")
 def flag(activity: dict[str, Any], actor: Account) -> None:
     """A report from another server about local accounts (and their statuses) named in ``object``."""

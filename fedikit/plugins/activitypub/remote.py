@@ -10,6 +10,7 @@ when it is found by handle) and it lives on the host of its id.
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -18,6 +19,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
+from fedikit.core import jobs
 from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, MediaAttachment
@@ -110,9 +112,14 @@ def store_actor(document: dict[str, Any]) -> Account:
     if not profile.get("inbox_url"):
         raise Unresolvable(f"{uri} has no inbox on its own server")
     try:
-        return accounts.store_remote(uri, domain, **profile)
+        account = accounts.store_remote(uri, domain, **profile)
     except ValidationError as exc:
         raise Unresolvable(str(exc)) from exc
+    if any(getattr(account, f"{k}_remote_url") and not getattr(account, f"{k}_key") for k in media.PROFILE_IMAGES):
+        jobs.enqueue("activitypub.fetch_profile_images", queue="pull", max_attempts=3, account_id=account.id)
+    if account.featured_url:  # its pinned posts, as Mastodon reads them whenever it reads the actor
+        jobs.enqueue("activitypub.fetch_featured", queue="pull", max_attempts=3, account_id=account.id)
+    return account
 
 
 def actor(uri: str, *, refresh: bool = False) -> Account:
@@ -208,3 +215,42 @@ def fetch_media(media_id: int) -> None:
         media.cache_remote(attachment, fetched.body)
     except ValidationError as exc:
         log.info("media %s is not kept: %s", attachment.remote_url, exc)
+
+
+def fetch_profile_images(account_id: int) -> None:
+    """The ``activitypub.fetch_profile_images`` job: copy a remote account's avatar and header here.
+
+    They are re-encoded as local ones are (sized, metadata gone) and stored
+    under names of ours; clients then load them from this server only. Not for
+    a domain whose media the admin rejects. An image that cannot be had (after
+    the job's retries) or is not a supported image leaves the stand-in shown.
+    """
+    account = db.session.get(Account, account_id)
+    if account is None or account.local or account.suspended_at is not None:
+        return
+    wanted = {
+        kind: url
+        for kind in media.PROFILE_IMAGES
+        if (url := getattr(account, f"{kind}_remote_url")) and not getattr(account, f"{kind}_key")
+    }
+    if not wanted or domain_blocks.policy(account.domain or "").reject_media:
+        return
+    images = {}
+    for kind, url in wanted.items():
+        try:
+            fetched = fetcher().get_bytes(url, media.PROFILE_IMAGE_LIMIT, accept="image/*")
+        except (BlockedAddress, TooLarge, BadStatus) as exc:  # nothing a retry would change
+            log.info("%s of %s: %s", kind, account.uri, exc)
+            continue
+        try:
+            images[kind] = media.process_profile_image(kind, io.BytesIO(fetched.body))
+        except ValidationError as exc:
+            log.info("%s of %s is not kept: %s", kind, account.uri, exc)
+    db.session.refresh(account)  # the actor may have been read again meanwhile, naming other images
+    still_wanted = {
+        kind: image
+        for kind, image in images.items()
+        if getattr(account, f"{kind}_remote_url") == wanted[kind] and not getattr(account, f"{kind}_key")
+    }
+    if still_wanted:
+        media.save_profile_images(account, still_wanted)

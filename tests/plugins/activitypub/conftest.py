@@ -24,6 +24,7 @@ def remote_server() -> Iterator[FakeRemote]:
 def remote(remote_server: FakeRemote) -> FakeRemote:
     with remote_server.lock:
         remote_server.posted.clear()
+        remote_server.fetched.clear()
     return remote_server
 
 

@@ -63,11 +63,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
+        with self.server.lock:
+            self.server.fetched.append(self.path)
         document = self.server.documents.get(self.path)
-        if document is None:
-            self._send(404, "text/plain", b"not found")
-        else:
+        stored = self.server.files.get(self.path)
+        if document is not None:
             self._send(200, AP, json.dumps(document).encode())
+        elif stored is not None:
+            self._send(200, *stored)
+        else:
+            self._send(404, "text/plain", b"not found")
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -82,6 +87,8 @@ class FakeRemote(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.documents: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}  # path -> (content type, body): images and the like
+        self.fetched: list[str] = []  # the paths GET asked for
         self.posted: list[tuple[str, dict[str, Any]]] = []
         self.people: dict[str, Remote] = {}
         self.lock = threading.Lock()

@@ -27,10 +27,12 @@ MISSING_AVATAR = "/avatars/original/missing.png"
 MISSING_HEADER = "/headers/original/missing.png"
 
 
-def _image(key: str | None, static_key: str | None, remote_url: str | None, missing: str) -> tuple[str, str]:
-    """The image's URL and its still version's (the same unless a still frame of an animation is stored)."""
-    if remote_url and not key:
-        return remote_url, remote_url
+def _image(key: str | None, static_key: str | None, missing: str) -> tuple[str, str]:
+    """The image's URL and its still version's (the same unless a still frame of an animation is stored).
+
+    Always one served here: a remote account's images are copies (``activitypub.fetch_profile_images``),
+    as Mastodon keeps them, so that reading a profile never tells another server who reads it. Until the
+    copy is made, or when the domain's media are rejected or the image cannot be had: the stand-in."""
     url = media_url(key, missing)
     return url, media_url(static_key, missing) if static_key else url
 
@@ -55,8 +57,8 @@ def account(a: Account, *, follow_move: bool = True) -> dict[str, Any]:
 
 
 def _account(a: Account, moved: Account | None) -> dict[str, Any]:
-    avatar, avatar_static = _image(a.avatar_key, a.avatar_static_key, a.avatar_remote_url, MISSING_AVATAR)
-    header, header_static = _image(a.header_key, a.header_static_key, a.header_remote_url, MISSING_HEADER)
+    avatar, avatar_static = _image(a.avatar_key, a.avatar_static_key, MISSING_AVATAR)
+    header, header_static = _image(a.header_key, a.header_static_key, MISSING_HEADER)
     created = a.created_at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "id": str(a.id),
