@@ -176,6 +176,9 @@ class CustomEmoji(SnowflakeMixin, TimestampMixin, Base):
     domain: Mapped[str | None] = mapped_column(String(255))  # None: this instance's own
     uri: Mapped[str | None] = mapped_column(String(2048))
     image_remote_url: Mapped[str | None] = mapped_column(String(2048))
+    # The copy kept here (media storage keys); until it is made the emoji is not shown.
+    image_key: Mapped[str | None] = mapped_column(String(1024))
+    image_static_key: Mapped[str | None] = mapped_column(String(1024))
     visible_in_picker: Mapped[bool] = mapped_column(default=True)
     disabled: Mapped[bool] = mapped_column(default=False)
 

@@ -19,7 +19,6 @@ from fedikit.core.sanitize import sanitize_html
 from fedikit.core.services import domain_blocks
 from fedikit.core.services.media import (
     PROFILE_IMAGES,
-    delete_files,
     process_profile_image,
     save_profile_images,
     unset_profile_images,
@@ -258,7 +257,7 @@ def store_remote(uri: str, domain: str, **profile: Any) -> Account:
         for k in PROFILE_IMAGES
         if f"{k}_remote_url" in profile and profile[f"{k}_remote_url"] != getattr(account, f"{k}_remote_url")
     ]
-    released = unset_profile_images(account, replaced)
+    unset_profile_images(account, replaced)
     for key, value in profile.items():
         setattr(account, key, value)
     account.fetched_at = utcnow()
@@ -267,7 +266,6 @@ def store_remote(uri: str, domain: str, **profile: Any) -> Account:
             return store_remote(uri, domain, **profile)
         taken = f"{profile.get('username')}@{domain}"
         raise ValidationError(f"{taken} is already the name of another account")
-    delete_files(*released)
     jobs.enqueue("core.index_account", account_id=account.id)
     if not created:
         current().emit("account_updated", account=account)
@@ -401,9 +399,8 @@ def _empty(account: Account) -> None:
     account.suspended_at = account.suspended_at or utcnow()
     account.display_name, account.note, account.fields = "", "", []
     account.avatar_remote_url = account.header_remote_url = None
-    released = unset_profile_images(account, PROFILE_IMAGES)
+    unset_profile_images(account, PROFILE_IMAGES)
     db.session.commit()
-    delete_files(*released)
     current().search.remove("accounts", account.id)  # found by nobody any more
 
 

@@ -3,8 +3,10 @@
 A protocol plugin hands over the emojis a received post (or profile) defines;
 they are kept per server domain, so two servers' ``:blob:`` stay apart. A
 status's ``emojis`` field lists the emojis of its author's server whose
-shortcodes its text uses, as Mastodon's does. Images are shown from their
-remote URL.
+shortcodes its text uses, as Mastodon's does. Their images are copies kept
+here (the protocol plugin fetches them in a job, :func:`uncopied` says which):
+an emoji is shown once its copy exists, so that readers never load anything
+from the other server.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sqlalchemy import select, tuple_
 
 from fedikit.core.db import db
 from fedikit.core.models import Account, CustomEmoji, Status
+from fedikit.core.services import media
+from fedikit.core.state import current
 
 SHORTCODE = re.compile(r"\A[A-Za-z0-9_]{2,128}\Z")
 USED = re.compile(r":([A-Za-z0-9_]{2,128}):")
@@ -39,6 +43,9 @@ def store_remote(domain: str, found: Iterable[Mapping[str, Any]]) -> None:
     }
     for shortcode, emoji in wanted.items():
         row = known.get(shortcode) or CustomEmoji(shortcode=shortcode, domain=domain, visible_in_picker=False)
+        if row.image_remote_url != str(emoji["url"]):  # a new image: the copy of the old one goes
+            media.delete_after_commit(row.image_key, row.image_static_key)
+            row.image_key = row.image_static_key = None
         row.image_remote_url = str(emoji["url"])
         row.uri = emoji.get("uri") or row.uri
         db.session.add(row)
@@ -58,7 +65,11 @@ def used_by(statuses: Iterable[Status]) -> dict[int, list[dict[str, Any]]]:
         return {}
     pairs = {(domain, code) for domain, codes in wanted.values() for code in codes}
     rows = db.session.scalars(
-        select(CustomEmoji).where(tuple_(CustomEmoji.domain, CustomEmoji.shortcode).in_(pairs), ~CustomEmoji.disabled)
+        select(CustomEmoji).where(
+            tuple_(CustomEmoji.domain, CustomEmoji.shortcode).in_(pairs),
+            ~CustomEmoji.disabled,
+            CustomEmoji.image_key.is_not(None),
+        )
     )
     by_pair = {(e.domain, e.shortcode): e for e in rows}
     return {
@@ -67,12 +78,29 @@ def used_by(statuses: Iterable[Status]) -> dict[int, list[dict[str, Any]]]:
     }
 
 
+def uncopied(domain: str, shortcodes: Iterable[str]) -> list[CustomEmoji]:
+    """``domain``'s emojis among ``shortcodes`` whose image has no copy here yet (enabled ones only)."""
+    wanted = [code for code in shortcodes if SHORTCODE.match(code)][:MAX_PER_STATUS]
+    if not wanted:
+        return []
+    query = select(CustomEmoji).where(
+        CustomEmoji.domain == domain,
+        CustomEmoji.shortcode.in_(wanted),
+        CustomEmoji.image_key.is_(None),
+        CustomEmoji.image_remote_url.is_not(None),
+        ~CustomEmoji.disabled,
+    )
+    return list(db.session.scalars(query))
+
+
 def entity(emoji: CustomEmoji) -> dict[str, Any]:
-    """Mastodon's CustomEmoji."""
+    """Mastodon's CustomEmoji (of an emoji whose image is kept here)."""
+    store = current().media
+    url = store.url(emoji.image_key) if emoji.image_key else ""
     return {
         "shortcode": emoji.shortcode,
-        "url": emoji.image_remote_url,
-        "static_url": emoji.image_remote_url,
+        "url": url,
+        "static_url": store.url(emoji.image_static_key) if emoji.image_static_key else url,
         "visible_in_picker": emoji.visible_in_picker,
         "category": None,
     }

@@ -21,12 +21,13 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
 from fedikit.core.ids import next_id
-from fedikit.core.models import Account, MediaAttachment
+from fedikit.core.models import Account, CustomEmoji, MediaAttachment
 from fedikit.core.state import current
 from fedikit.plugin_api import NotFound
 
@@ -343,6 +344,27 @@ def delete_files(*keys: str | None) -> None:
                 store.delete(key)
 
 
+_RELEASED = "fedikit.released_files"
+
+
+def delete_after_commit(*keys: str | None) -> None:
+    """Remove these stored files once the session's transaction commits (rows stop naming them in it); if it
+    rolls back, they stay."""
+    db.session().info.setdefault(_RELEASED, []).extend(key for key in keys if key)
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_released(session: Session) -> None:
+    released = session.info.pop(_RELEASED, None)
+    if released:
+        delete_files(*released)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_released(session: Session) -> None:
+    session.info.pop(_RELEASED, None)
+
+
 # ---------------------------------------------------------------- services
 
 
@@ -586,16 +608,59 @@ def process_profile_image(kind: str, stream: IO[bytes] | None) -> ProfileImage:
         )
 
 
-def unset_profile_images(account: Account, kinds: Iterable[str]) -> list[str]:
-    """Stop using ``account``'s stored ``kinds`` (avatar, header); the keys to :func:`delete_files` once the
-    change is committed."""
-    released = []
+def unset_profile_images(account: Account, kinds: Iterable[str]) -> None:
+    """Stop using ``account``'s stored ``kinds`` (avatar, header): their files go when the change commits."""
     for kind in kinds:
         for column in (f"{kind}_key", f"{kind}_static_key"):
-            if getattr(account, column):
-                released.append(getattr(account, column))
-                setattr(account, column, None)
-    return released
+            delete_after_commit(getattr(account, column))
+            setattr(account, column, None)
+
+
+EMOJI_LIMIT = 256 * 1024  # Mastodon's CustomEmoji::LIMIT
+
+
+def process_emoji_image(body: bytes) -> ProfileImage:
+    """Check a custom emoji's image: a JPEG, PNG, GIF or WebP of at most :data:`EMOJI_LIMIT` bytes. It is kept
+    as it is (animations play), with a still PNG of its first frame (``static_url``), as Mastodon keeps them.
+    Anything else is a ValidationError."""
+    if len(body) > EMOJI_LIMIT:
+        raise ValidationError(f"Emoji images must be less than {EMOJI_LIMIT // 1024} KB")
+    with _pillow() as Image:
+        image, pillow_format = _open_image(Image, io.BytesIO(body))
+        width, height = image.size
+        if getattr(image, "n_frames", 1) * width * height > MAX_PIXELS:
+            raise ValidationError(f"Animations of more than {MAX_PIXELS} pixels in all are not supported")
+        image.seek(0)
+        first = image.convert("RGBA")
+        content_type, extension = IMAGE_FORMATS[pillow_format]
+        png_type, png_extension = IMAGE_FORMATS["PNG"]
+        return ProfileImage(
+            Rendition(body, content_type, extension, width, height),
+            Rendition(_encode(first, "PNG"), png_type, png_extension, width, height),
+        )
+
+
+def save_emoji_image(emoji: CustomEmoji, image: ProfileImage) -> None:
+    """Store ``emoji``'s image and its still frame under names of ours, then commit (files removed again if
+    that fails; the ones replaced once it succeeded)."""
+    stored = _Stored()
+    try:
+        delete_after_commit(emoji.image_key, emoji.image_static_key)
+        folder = f"custom_emojis/images/{_partition(emoji.id)}"
+        original = image.original
+        emoji.image_key = stored.put(
+            f"{folder}/original/{secrets.token_hex(8)}.{original.extension}", original.data, original.content_type
+        )
+        if image.static is not None:
+            still = image.static
+            emoji.image_static_key = stored.put(
+                f"{folder}/static/{secrets.token_hex(8)}.{still.extension}", still.data, still.content_type
+            )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        stored.undo()
+        raise
 
 
 def _profile_key(kind: str, account_id: int, style: str, extension: str) -> str:

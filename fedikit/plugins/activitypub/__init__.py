@@ -44,6 +44,7 @@ def register_jobs() -> Mapping[str, Callable[..., None]]:
         "activitypub.deliver": delivery.deliver,
         "activitypub.fetch_media": remote.fetch_media,
         "activitypub.fetch_profile_images": remote.fetch_profile_images,
+        "activitypub.fetch_emojis": remote.fetch_emojis,
         "activitypub.fetch_featured": handlers.fetch_featured,
     }
 

@@ -23,10 +23,11 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from fedikit.core import jobs
 from fedikit.core.db import db
 from fedikit.core.errors import FedikitError
 from fedikit.core.models import Account, Follow, FollowRequest, Status
-from fedikit.core.services import accounts, polls, relationships, reports, statuses
+from fedikit.core.services import accounts, emojis, polls, relationships, reports, statuses
 from fedikit.plugins.activitypub import outbox, parse, remote
 
 log = logging.getLogger("fedikit.activitypub.handlers")
@@ -265,7 +266,8 @@ def store_note(
             log.info("note from %s reuses the id of account %s's status %s", actor.uri, known.account_id, note.uri)
             return None
         return known
-    return statuses.receive(
+    contents = _contents(note, document)
+    stored = statuses.receive(
         actor,
         uri=note.uri,
         url=note.url,
@@ -273,8 +275,22 @@ def store_note(
         in_reply_to=fetch_status(note.in_reply_to, depth + 1) if note.in_reply_to else None,
         media=note.attachments,
         created_at=note.published,
-        **_contents(note, document),
+        **contents,
     )
+    _copy_emojis(actor, contents["emojis"])
+    return stored
+
+
+def _copy_emojis(actor: Account, defined: list[dict[str, Any]]) -> None:
+    """Have the images of the custom emojis a post defines copied here, those not copied yet (one job)."""
+    if defined and actor.domain and emojis.uncopied(actor.domain, [str(e["shortcode"]) for e in defined]):
+        jobs.enqueue(
+            "activitypub.fetch_emojis",
+            queue="pull",
+            max_attempts=3,
+            domain=actor.domain,
+            shortcodes=[str(e["shortcode"]) for e in defined],
+        )
 
 
 def _contents(note: parse.ParsedNote, document: dict[str, Any]) -> dict[str, Any]:
@@ -371,7 +387,9 @@ def update(activity: dict[str, Any], actor: Account) -> None:
         return
     if note.attributed_to != actor.uri:
         return
-    statuses.receive_edit(actor, found, edited_at=note.updated, **_contents(note, document))
+    contents = _contents(note, document)
+    statuses.receive_edit(actor, found, edited_at=note.updated, **contents)
+    _copy_emojis(actor, contents["emojis"])
 
 
 @handles("Move")

@@ -23,7 +23,7 @@ from fedikit.core import jobs
 from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, MediaAttachment
-from fedikit.core.services import accounts, domain_blocks, media
+from fedikit.core.services import accounts, domain_blocks, emojis, media
 from fedikit.plugins.activitypub import parse
 from fedikit.plugins.activitypub.fetch import (
     BadStatus,
@@ -254,3 +254,27 @@ def fetch_profile_images(account_id: int) -> None:
     }
     if still_wanted:
         media.save_profile_images(account, still_wanted)
+
+
+def fetch_emojis(domain: str, shortcodes: list[str]) -> None:
+    """The ``activitypub.fetch_emojis`` job: copy the images of ``domain``'s custom emojis here.
+
+    Each is checked (:func:`media.process_emoji_image`: an image of at most
+    256 KB) and kept under names of ours; an emoji is shown once its copy
+    exists. Nothing is fetched from a domain whose media the admin rejects.
+    """
+    if domain_blocks.policy(domain).reject_media:
+        return
+    for emoji in emojis.uncopied(domain, shortcodes):
+        url = emoji.image_remote_url or ""
+        if suspended(url):
+            continue
+        try:
+            fetched = fetcher().get_bytes(url, media.EMOJI_LIMIT, accept="image/*")
+        except (BlockedAddress, TooLarge, BadStatus) as exc:  # nothing a retry would change
+            log.info("emoji :%s: of %s: %s", emoji.shortcode, domain, exc)
+            continue
+        try:
+            media.save_emoji_image(emoji, media.process_emoji_image(fetched.body))
+        except ValidationError as exc:
+            log.info("emoji :%s: of %s is not kept: %s", emoji.shortcode, domain, exc)

@@ -765,24 +765,38 @@ def test_hook_activity_handlers(client: FlaskClient, bob: Remote, alice: Account
 
 
 def test_custom_emojis_of_a_remote_post(
-    client: FlaskClient, bob: Remote, alice: Account, alice_follows_bob: Account
+    fedikit_app: Flask,
+    client: FlaskClient,
+    remote: FakeRemote,
+    bob: Remote,
+    alice: Account,
+    alice_follows_bob: Account,
 ) -> None:
+    """An emoji is shown once its image is copied here (readers never load it from the other server); one
+    whose image is no image is not shown."""
+    import io
+
+    from PIL import Image
+
     from fedikit.core.api.serializers.statuses import status as status_entity
 
-    blob = {"type": "Emoji", "name": ":blob:", "icon": {"type": "Image", "url": "http://img.example/blob.png"}}
+    png = io.BytesIO()
+    Image.new("RGBA", (32, 32), (250, 200, 0, 255)).save(png, "PNG")
+    remote.files["/emoji/blob.png"] = ("image/png", png.getvalue())
+    remote.files["/emoji/fake.png"] = ("image/png", b"<svg onload=alert(1)>")
+    blob = {"type": "Emoji", "name": ":blob:", "icon": {"type": "Image", "url": f"{remote.origin}/emoji/blob.png"}}
+    fake = {"type": "Emoji", "name": ":fake:", "icon": {"type": "Image", "url": f"{remote.origin}/emoji/fake.png"}}
     evil = {"type": "Emoji", "name": ":x:", "icon": {"url": "javascript:alert(1)"}}  # no usable image: ignored
-    note = note_by(bob, "<p>hello :blob: and :unknown:</p>", tag=[blob, evil])
+    note = note_by(bob, "<p>hello :blob: :fake: and :unknown:</p>", tag=[blob, fake, evil])
     assert deliver(client, bob, create_of(bob, note)) == 202
+    settle(fedikit_app)
     [stored] = remote_statuses()
-    emojis = status_entity(alice, stored)["emojis"]
-    assert emojis == [
-        {
-            "shortcode": "blob",
-            "url": "http://img.example/blob.png",
-            "static_url": "http://img.example/blob.png",
-            "visible_in_picker": False,
-            "category": None,
-        }
-    ]
+    [shown] = status_entity(alice, stored)["emojis"]
+    assert shown["shortcode"] == "blob" and shown["visible_in_picker"] is False and shown["category"] is None
+    assert shown["url"].startswith(BASE_URL) and shown["static_url"].startswith(BASE_URL)
+    assert client.get(shown["url"].removeprefix(BASE_URL)).data == png.getvalue()  # kept as it is
+    still = client.get(shown["static_url"].removeprefix(BASE_URL))
+    assert Image.open(io.BytesIO(still.data)).format == "PNG"
+    assert remote.fetched.count("/emoji/blob.png") == 1
     local = statuses.post(alice, "my own :blob: is just text")
     assert status_entity(alice, local)["emojis"] == []  # another server's emoji is not ours
