@@ -450,7 +450,7 @@ def fetch_featured(account_id: int) -> None:
         log.info("featured collection of %s: %s", account.uri, exc)
         return
     uris = [uri for uri in map(parse.object_id, items[:MAX_FEATURED]) if uri and _same_host(uri, account)]
-    featured = [found for found in map(fetch_status, uris) if found is not None and found.account_id == account.id]
+    featured = [found for uri in uris if (found := _featured_status(uri, account)) is not None]
     listed = {found.id for found in featured}
     for found in featured:
         if found.reblog_of_id is None and found.visibility != "direct":
@@ -458,6 +458,23 @@ def fetch_featured(account_id: int) -> None:
     for pinned in statuses.pinned_by(account):
         if pinned.id not in listed:
             statuses.unpin(account, pinned)
+
+
+def _featured_status(uri: str, account: Account) -> Status | None:
+    """A post of ``account``'s featured collection: stored, or fetched and stored if it is the account's own.
+
+    Stored at the reply-chain limit, and never with another author: reading
+    one account's pins does not spread into reading the accounts of whole
+    threads (and their featured collections in turn).
+    """
+    found = _status(uri)
+    if found is None:
+        try:
+            found = store_note(remote.fetch_document(uri), account, None, depth=MAX_DEPTH)
+        except remote.Unresolvable as exc:
+            log.info("featured post %s: %s", uri, exc)
+            return None
+    return found if found is not None and found.account_id == account.id else None
 
 
 @handles("Flag")

@@ -120,6 +120,8 @@ def test_pinned_posts_are_read_from_the_featured_collection(
     remote.documents["/users/gina"]["featured"] = featured
     for n in (1, 2):
         remote.documents[f"/users/gina/statuses/{n}"] = _note(gina, n)
+    remote.documents["/users/gina/statuses/2"]["inReplyTo"] = f"{carol.uri}/statuses/10"
+    remote.documents["/users/carol/statuses/10"] = _note(carol, 10)
     remote.documents["/users/carol/statuses/9"] = _note(carol, 9)
     remote.documents["/users/gina/collections/featured"] = {
         "@context": "https://www.w3.org/ns/activitystreams",
@@ -132,6 +134,7 @@ def test_pinned_posts_are_read_from_the_featured_collection(
     account_id = _discover(fedikit_app, gina)
     pinned = fedikit_client.get(f"/api/v1/accounts/{account_id}/statuses?pinned=true").json
     assert sorted(s["uri"] for s in pinned) == [f"{gina.uri}/statuses/1", f"{gina.uri}/statuses/2"]
+    assert "/users/carol/statuses/10" not in remote.fetched  # a pin's thread is not read with it
 
     remote.documents["/users/gina/collections/featured"]["orderedItems"] = [f"{gina.uri}/statuses/2"]
     _discover(fedikit_app, gina, refresh=True)
