@@ -152,6 +152,18 @@ def test_filters_changed_through_one_process_apply_in_another_at_once(
     assert filtered() == []
 
 
+def test_the_posting_app_is_shown_fresh_and_kept(
+    fedikit_client: FlaskClient, other_process: FlaskClient, make_api_user: MakeApiUser
+) -> None:
+    alice, bob = make_api_user("alice"), make_api_user("bob")
+    posted = fedikit_client.post("/api/v1/statuses", data={"status": "from my app"}, headers=alice.headers).json
+    expected = {"name": alice.application["name"], "website": alice.application.get("website")}
+    assert posted["application"] == expected
+    for _ in range(2):  # made, then kept
+        seen = other_process.get(f"/api/v1/statuses/{posted['id']}", headers=bob.headers).json
+        assert seen["application"] == expected
+
+
 def test_renders_can_be_turned_off(fedikit_config: dict[str, Any], tmp_path: Any) -> None:
     app = make_app({**fedikit_config, "RENDER_CACHE_SIZE": "0"}, data_dir=str(tmp_path / "off"))
     try:

@@ -144,8 +144,7 @@ def _render(statuses: Sequence[Status]) -> list[_Base]:
         if "media_attachments" in held[s.id]:
             media[s.id] = sorted(held[s.id]["media_attachments"], key=lambda m: m.id)
     with_poll = set(db.session.scalars(_POLLS, {"ids": ids}))
-    app_ids = {s.application_id for s in statuses if s.application_id and s.local}
-    apps = {id_: db.session.get(Application, id_) for id_ in app_ids}  # one app per token: usually held
+    apps = {id_: _application(id_) for id_ in {s.application_id for s in statuses if s.application_id and s.local}}
     used = emojis.used_by(statuses)
     tag_url = f"{base_url()}/tags/"
     out = []
@@ -169,7 +168,7 @@ def _render(statuses: Sequence[Status]) -> list[_Base]:
             "edited_at": iso(s.edited_at),
             "content": "" if s.reblog_of_id else s.content,
             "reblog": None,  # the places of the parts that are the viewer's (see _status)
-            "application": {"name": app.name, "website": app.website} if app else None,
+            "application": app,
             "account": None,
             "media_attachments": [media_attachment(m) for m in media[s.id]],
             "mentions": [
@@ -190,6 +189,19 @@ def _render(statuses: Sequence[Status]) -> list[_Base]:
         }
         out.append(_Base(fields, s.id in with_poll and not s.reblog_of_id))
     return out
+
+
+def _application(app_id: int) -> dict[str, Any] | None:
+    """The ``application`` field: the app's name and website. Kept (``Renders``): apps are never changed, and a
+    deleted one's name shows for at most a render's age."""
+    renders = current().renders
+    key = ("oauth_applications", app_id)
+    found = renders.get(key)
+    if found is None:
+        app = db.session.get(Application, app_id)
+        found = {"name": app.name, "website": app.website} if app is not None else {}
+        renders.put(key, found)
+    return found or None
 
 
 class Viewer:
