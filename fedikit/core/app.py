@@ -29,6 +29,7 @@ from flask import Flask
 from fedikit.core import config as config_module
 from fedikit.core import jobs, plugins
 from fedikit.core.db import db, end_read_transactions, prepare_engine
+from fedikit.core.jsonout import OrjsonProvider
 from fedikit.core.registry import Registry
 from fedikit.core.renders import Renders
 from fedikit.core.state import Fedikit
@@ -77,7 +78,7 @@ def create_app(
     app.config.update(settings)
     app.config["SECRET_KEY"] = config_module.secret_key(settings)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(settings))
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
     state = Fedikit(app=app, config=settings, pm=pm, plugins=infos, renders=Renders(settings["RENDER_CACHE_SIZE"]))
 
     # 4. jobs
