@@ -335,8 +335,22 @@ class _Stored:
                 self.store.delete(key)
 
 
-def delete_files(*keys: str | None) -> None:
-    """Remove stored files (after the commit that stopped using them); a file already gone is no error."""
+@contextlib.contextmanager
+def _committing() -> Iterator[_Stored]:
+    """Files put in the store and the session's changes, kept together: the block's changes are committed
+    at its end; if anything fails, the transaction rolls back and the new files are removed again."""
+    stored = _Stored()
+    try:
+        yield stored
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        stored.undo()
+        raise
+
+
+def _delete_files(*keys: str | None) -> None:
+    """Remove stored files; a file already gone is no error."""
     store = current().media
     for key in keys:
         if key:
@@ -357,7 +371,7 @@ def delete_after_commit(*keys: str | None) -> None:
 def _delete_released(session: Session) -> None:
     released = session.info.pop(_RELEASED, None)
     if released:
-        delete_files(*released)
+        _delete_files(*released)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -408,8 +422,7 @@ def _process_into(media: MediaAttachment, data: IO[bytes], size: int, thumbnail:
     if preview is not None:
         meta["small"] = _meta_size(preview.rendition.width, preview.rendition.height)
 
-    stored = _Stored()
-    try:
+    with _committing() as stored:
         if original is not None:
             file_key = stored.put(
                 _key("files", media.id, "original", original.extension), original.data, original.content_type
@@ -435,11 +448,6 @@ def _process_into(media: MediaAttachment, data: IO[bytes], size: int, thumbnail:
         media.meta = meta
         media.processing = "complete"
         db.session.add(media)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        stored.undo()
-        raise
 
 
 def cache_remote(media: MediaAttachment, body: bytes) -> None:
@@ -495,10 +503,9 @@ def update(
             meta.pop("focus", None)
         else:
             meta["focus"] = focal_point
-    old_thumbnail = media.thumbnail_key
-    stored = _Stored()
-    try:
+    with _committing() as stored:
         if preview is not None:
+            delete_after_commit(media.thumbnail_key)
             rendition = preview.rendition
             media.thumbnail_key = stored.put(
                 _key("thumbnails", media.id, "original", rendition.extension), rendition.data, rendition.content_type
@@ -508,13 +515,6 @@ def update(
         if new_description is not UNSET:
             media.description = new_description
         media.meta = meta
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        stored.undo()
-        raise
-    if preview is not None and old_thumbnail != media.thumbnail_key:
-        delete_files(old_thumbnail)
     return media
 
 
@@ -529,10 +529,9 @@ def delete(account: Account, media_id: int | None) -> None:
         raise NotFound("Record not found")
     if media.status_id is not None:
         raise ValidationError("Media attachment is currently used by a status")
-    keys = (media.file_key, media.thumbnail_key)
+    delete_after_commit(media.file_key, media.thumbnail_key)
     db.session.delete(media)
     db.session.commit()
-    delete_files(*keys)
 
 
 # ---------------------------------------------------------------- profile images: avatar and header
@@ -643,8 +642,7 @@ def process_emoji_image(body: bytes) -> ProfileImage:
 def save_emoji_image(emoji: CustomEmoji, image: ProfileImage) -> None:
     """Store ``emoji``'s image and its still frame under names of ours, then commit (files removed again if
     that fails; the ones replaced once it succeeded)."""
-    stored = _Stored()
-    try:
+    with _committing() as stored:
         delete_after_commit(emoji.image_key, emoji.image_static_key)
         folder = f"custom_emojis/images/{_partition(emoji.id)}"
         original = image.original
@@ -656,11 +654,6 @@ def save_emoji_image(emoji: CustomEmoji, image: ProfileImage) -> None:
             emoji.image_static_key = stored.put(
                 f"{folder}/static/{secrets.token_hex(8)}.{still.extension}", still.data, still.content_type
             )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        stored.undo()
-        raise
 
 
 def _profile_key(kind: str, account_id: int, style: str, extension: str) -> str:
@@ -674,11 +667,9 @@ def save_profile_images(account: Account, images: dict[str, ProfileImage | None]
     If storing or the commit fails, the new files are removed again; once it
     succeeded, the replaced files are.
     """
-    stored = _Stored()
-    replaced: list[str | None] = []
-    try:
+    with _committing() as stored:
         for kind, image in images.items():
-            replaced += [getattr(account, f"{kind}_key"), getattr(account, f"{kind}_static_key")]
+            delete_after_commit(getattr(account, f"{kind}_key"), getattr(account, f"{kind}_static_key"))
             key = static_key = None
             if image is not None:
                 original = image.original
@@ -692,9 +683,3 @@ def save_profile_images(account: Account, images: dict[str, ProfileImage | None]
                     )
             setattr(account, f"{kind}_key", key)
             setattr(account, f"{kind}_static_key", static_key)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        stored.undo()
-        raise
-    delete_files(*replaced)

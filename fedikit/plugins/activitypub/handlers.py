@@ -283,13 +283,10 @@ def store_note(
 
 def _copy_emojis(actor: Account, defined: list[dict[str, Any]]) -> None:
     """Have the images of the custom emojis a post defines copied here, those not copied yet (one job)."""
-    if defined and actor.domain and emojis.uncopied(actor.domain, [str(e["shortcode"]) for e in defined]):
+    shortcodes = [str(e["shortcode"]) for e in defined]
+    if shortcodes and actor.domain and emojis.uncopied(actor.domain, shortcodes):
         jobs.enqueue(
-            "activitypub.fetch_emojis",
-            queue="pull",
-            max_attempts=3,
-            domain=actor.domain,
-            shortcodes=[str(e["shortcode"]) for e in defined],
+            "activitypub.fetch_emojis", queue="pull", max_attempts=3, domain=actor.domain, shortcodes=shortcodes
         )
 
 
@@ -442,10 +439,10 @@ def fetch_featured(account_id: int) -> None:
         items = parse.as_list(collection.get("orderedItems") or collection.get("items"))
         first = collection.get("first")
         if not items and first is not None:  # paged: the first page (embedded, or on the same server)
-            page = first if isinstance(first, dict) else None
-            if page is None and _same_host(parse.object_id(first), account):
+            page = first if isinstance(first, dict) else {}
+            if not page and _same_host(parse.object_id(first), account):
                 page = remote.fetch_document(parse.object_id(first) or "")
-            items = parse.as_list((page or {}).get("orderedItems") or (page or {}).get("items"))
+            items = parse.as_list(page.get("orderedItems") or page.get("items"))
     except remote.Unresolvable as exc:
         log.info("featured collection of %s: %s", account.uri, exc)
         return
