@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, MetaData, event
+from sqlalchemy import BigInteger, Boolean, DateTime, MetaData, String, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from fedikit.core.ids import next_id
 
@@ -42,6 +47,57 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value
+
+
+class IdList(TypeDecorator[list[int]]):
+    """A list of ids bound as one parameter: an array on PostgreSQL, a JSON array elsewhere (SQLite)."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(BigInteger))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+        ids = [int(id_) for id_ in value]
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+class _Among(ColumnElement[bool]):
+    __visit_name__ = "fedikit_among"
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a condition as it stands (SQLite would otherwise get ``... = 1``)
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("ids", InternalTraversal.dp_clauseelement)]
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], ids: Any) -> None:
+        self.column = column
+        self.ids = ids
+
+
+def among(column: Any, name: str) -> ColumnElement[bool]:
+    """``column`` is one of the ids bound as ``name`` (a list or set of ints at execution).
+
+    What ``column.in_(bindparam(name, expanding=True))`` says, as one parameter
+    whatever the list's length: the statement's text stays the same, so neither
+    SQLAlchemy nor the driver rewrites it per call (``= ANY(array)`` on
+    PostgreSQL, ``IN (SELECT value FROM json_each(...))`` on SQLite). For the
+    statements kept and run on every request with lists of ids (a page).
+    """
+    return _Among(column, bindparam(name, type_=IdList()))
+
+
+@compiles(_Among)
+def _among_json(element: _Among, compiler: Any, **kw: Any) -> str:
+    ids = compiler.process(element.ids, **kw)
+    return f"{compiler.process(element.column, **kw)} IN (SELECT value FROM json_each({ids}))"
+
+
+@compiles(_Among, "postgresql")
+def _among_array(element: _Among, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.ids, **kw)})"
 
 
 class Base(DeclarativeBase):

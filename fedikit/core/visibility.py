@@ -46,11 +46,16 @@ VIEWER_CACHE = 32
 _NOW = bindparam("visibility_now", callable_=utcnow, type_=Mute.expires_at.type)
 
 
+def _public(status: Any) -> ColumnElement[bool]:
+    # Not ``in_``: a list is bound anew each time a kept statement runs; equalities are part of its text.
+    return or_(*(status.visibility == value for value in PUBLIC_VISIBILITIES))
+
+
 def _own_rules(status: Any, viewer_id: int | None) -> ColumnElement[bool]:
     """The visibility rules for one status row (``status`` is ``Status`` or an alias)."""
     author_active = ~exists().where(_author.id == status.account_id, _author.suspended_at.is_not(None))
     if viewer_id is None:
-        return and_(status.visibility.in_(PUBLIC_VISIBILITIES), author_active)
+        return and_(_public(status), author_active)
     mentioned = exists().where(Mention.status_id == status.id, Mention.account_id == viewer_id)
     following = exists().where(Follow.account_id == viewer_id, Follow.target_account_id == status.account_id)
     blocked_by_author = exists().where(Block.account_id == status.account_id, Block.target_account_id == viewer_id)
@@ -58,7 +63,7 @@ def _own_rules(status: Any, viewer_id: int | None) -> ColumnElement[bool]:
         author_active,
         or_(
             status.account_id == viewer_id,
-            and_(status.visibility.in_(PUBLIC_VISIBILITIES), ~blocked_by_author),
+            and_(_public(status), ~blocked_by_author),
             and_(status.visibility == Visibility.PRIVATE.value, or_(following, mentioned)),
             and_(status.visibility == Visibility.DIRECT.value, mentioned),
         ),

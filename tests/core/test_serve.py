@@ -36,7 +36,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_serve_answers_health_over_http(env: dict[str, str]) -> None:
+def test_serve_answers_health_over_http_and_logs_each_request(env: dict[str, str]) -> None:
     assert fedikit("db", "upgrade", env=env).returncode == 0
     port = free_port()
     server = subprocess.Popen(
@@ -58,11 +58,21 @@ def test_serve_answers_health_over_http(env: dict[str, str]) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.1)
+        streaming = f"http://127.0.0.1:{port}/api/v1/streaming/health?access_token=very-secret&x=1"
+        with urllib.request.urlopen(urllib.request.Request(streaming, headers={"User-Agent": "probe/1"})) as response:
+            assert response.status == 200
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert "feeds backend: sql (plugin sql_feeds; embedded default)" in output
     assert "gthread" in output
+    # the combined log format and the time taken; an access token in the query never reaches the log
+    assert '"GET /health HTTP/1.1" 200 2 "-" "Python-urllib/' in output
+    assert '"GET /api/v1/streaming/health?access_token=[FILTERED]&x=1 HTTP/1.1" 200 ' in output
+    assert '"probe/1"' in output
+    assert "very-secret" not in output
+    line = next(line for line in output.splitlines() if "GET /health" in line)
+    assert line.startswith("127.0.0.1 - - [") and line.endswith("ms")
 
 
 def test_serve_refuses_an_unmigrated_database(env: dict[str, str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -44,6 +45,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
         "worker_class": "gthread",
         "preload_app": True,  # the app is built once, before forking: a bad config fails here
         "accesslog": "-",
+        "logger_class": "fedikit.core.cli.serve.AccessLog",
         "errorlog": "-",
         "timeout": 60,
         "graceful_timeout": 20,
@@ -108,6 +110,45 @@ class RequestSlots:
         from werkzeug.wsgi import ClosingIterator
 
         return ClosingIterator(body, self.slots.release)  # the slot is free once the body is sent
+
+
+try:  # gunicorn is a dependency of ``fedikit serve`` only
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # pragma: no cover
+    _GunicornLogger = object  # type: ignore[assignment,misc]
+
+_TOKEN_IN_QUERY = re.compile(r"(access_token=)[^&]*")
+
+
+class AccessLog(_GunicornLogger):  # type: ignore[misc,valid-type]
+    """One line per request in the combined log format, plus the time taken.
+
+    Gunicorn's own line builds a dictionary of every request and response
+    header first, which cost a tenth of a timeline request's CPU. The query
+    string keeps everything but an ``access_token`` (the streaming API accepts
+    one there): tokens never reach the log.
+    """
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        target = req.path
+        if req.query:
+            query = req.query if "access_token=" not in req.query else _TOKEN_IN_QUERY.sub(r"\1[FILTERED]", req.query)
+            target = f"{target}?{query}"
+        self.access_log.info(
+            '%s - - %s "%s %s HTTP/%s.%s" %s %s "%s" "%s" %.1fms',
+            environ.get("REMOTE_ADDR", "-"),
+            self.now(),
+            req.method,
+            target,
+            *req.version,
+            resp.status_code,
+            getattr(resp, "sent", "-"),
+            environ.get("HTTP_REFERER", "-"),
+            environ.get("HTTP_USER_AGENT", "-"),
+            request_time.total_seconds() * 1000,
+        )
 
 
 def _end_streams_on_shutdown(worker: Any) -> None:

@@ -23,12 +23,12 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from fedikit.core import jobs
-from fedikit.core.db import db, utcnow
+from fedikit.core.db import among, db, utcnow
 from fedikit.core.models import (
     AccessToken,
     Account,
@@ -204,11 +204,10 @@ def _load_template(viewer_id: int | None) -> Select[tuple[Status]]:
     """The statuses ``load_ids`` and those they boost, as far as the viewer may see them and has not hidden
     them, as a kept statement: building it and its cache key costs more than running it. (The boosted ones
     pass the same conditions: a boost is visible only with what it boosts.)"""
-    page_ids = bindparam("load_ids", expanding=True)
     boosts = aliased(Status)
     wanted = union_all(
-        select(boosts.id).where(boosts.id.in_(page_ids)),
-        select(boosts.reblog_of_id).where(boosts.id.in_(page_ids), boosts.reblog_of_id.is_not(None)),
+        select(boosts.id).where(among(boosts.id, "load_ids")),
+        select(boosts.reblog_of_id).where(among(boosts.id, "load_ids"), boosts.reblog_of_id.is_not(None)),
     )
     return (
         select(Status)

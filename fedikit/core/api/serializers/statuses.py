@@ -13,7 +13,7 @@ from fedikit.core.api.serializers.accounts import account as account_entity
 from fedikit.core.api.serializers.common import base_url, iso
 from fedikit.core.api.serializers.filters import filtered as filter_results
 from fedikit.core.api.serializers.polls import polls_for
-from fedikit.core.db import db
+from fedikit.core.db import among, db
 from fedikit.core.models import (
     Account,
     Application,
@@ -37,20 +37,19 @@ _IDS = bindparam("ids", expanding=True)
 _VIEWER = bindparam("viewer")
 _VIEWER_STATE = union_all(
     select(literal("favourited"), Favourite.status_id).where(
-        Favourite.account_id == _VIEWER, Favourite.status_id.in_(_IDS)
+        Favourite.account_id == _VIEWER, among(Favourite.status_id, "ids")
     ),
     select(literal("reblogged"), Status.reblog_of_id).where(
-        Status.account_id == _VIEWER, Status.reblog_of_id.in_(_IDS)
+        Status.account_id == _VIEWER, among(Status.reblog_of_id, "ids")
     ),
     select(literal("bookmarked"), Bookmark.status_id).where(
-        Bookmark.account_id == _VIEWER, Bookmark.status_id.in_(_IDS)
+        Bookmark.account_id == _VIEWER, among(Bookmark.status_id, "ids")
     ),
     select(literal("pinned"), StatusPin.status_id).where(
-        StatusPin.account_id == _VIEWER, StatusPin.status_id.in_(_IDS)
+        StatusPin.account_id == _VIEWER, among(StatusPin.status_id, "ids")
     ),
     select(literal("muted"), ConversationMute.conversation_id).where(
-        ConversationMute.account_id == _VIEWER,
-        ConversationMute.conversation_id.in_(bindparam("conversations", expanding=True)),
+        ConversationMute.account_id == _VIEWER, among(ConversationMute.conversation_id, "conversations")
     ),
 )
 # What a page needs, each statement built once: building one and its cache key costs more than running it.
