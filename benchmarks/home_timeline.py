@@ -1,13 +1,15 @@
 """Home timeline (limit 20): p50 in-process and requests/s through `fedikit serve`.
 
     .venv/bin/python benchmarks/home_timeline.py [--database sqlite|postgresql] [--redis]
-        [--requests 500] [--seconds 15] [--connections 8] [--web-concurrency 1] [--threads 5]
+        [--requests 500] [--seconds 15] [--connections 8] [--web-concurrency 2] [--threads 2]
 
 Data: 100,000 statuses from 1,000 accounts, a viewer following 300 of them
 (benchmarks/_dataset.py). Targets: p50 < 15 ms in-process, > 300 requests/s.
 ``--redis`` adds the Redis backends (feeds, jobs, pub/sub, cache: the local
-Redis, db 9), with which ``--web-concurrency 2`` can run two web processes.
-The throughput run uses wrk (Debian package ``wrk``) on the same 2 cores as
+Redis, db 9). The server runs one web process per core by default
+(``--web-concurrency 2``): without Redis, its processes share streams and
+the rate-limit counters through the data directory (Unix sockets, a SQLite
+cache file). The throughput run uses wrk (Debian package ``wrk``) on the same 2 cores as
 the server; the rate limits are raised for the run (``RATE_LIMITS``).
 """
 
@@ -30,9 +32,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
-    # One process: the embedded streaming backend works within one (more need a cross-process one).
-    parser.add_argument("--web-concurrency", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=5)
+    # One process per core of this 2-core machine; two threads each keep one request ready while the other runs.
+    parser.add_argument("--web-concurrency", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--redis", action="store_true", help="Redis feeds, jobs, pub/sub and cache")
     args = parser.parse_args()
     workload = Workload(statuses=args.statuses)

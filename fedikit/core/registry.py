@@ -40,7 +40,20 @@ def derived_choice(kind: BackendKind, config: Mapping[str, Any]) -> str:
         return "s3"
     if kind is BackendKind.SEARCH and config.get("ES_ENABLED"):
         return "elasticsearch"
+    if _processes(config) > 1 and kind in SHARED_WITHOUT_SERVICES:
+        return SHARED_WITHOUT_SERVICES[kind]
     return EMBEDDED[kind]
+
+
+# With several web processes and no services, what one process holds must reach the others.
+SHARED_WITHOUT_SERVICES: dict[BackendKind, str] = {BackendKind.STREAMING: "sockets", BackendKind.CACHE: "sqlite"}
+
+
+def _processes(config: Mapping[str, Any]) -> int:
+    try:
+        return int(config.get("WEB_CONCURRENCY") or 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +101,12 @@ class Registry:
             )
         name = derived_choice(kind, config)
         if name in offers:
-            reason = "embedded default" if name == EMBEDDED[kind] else "derived from the configured services"
+            if name == EMBEDDED[kind]:
+                reason = "embedded default"
+            elif name == SHARED_WITHOUT_SERVICES.get(kind):
+                reason = "WEB_CONCURRENCY > 1 without services"
+            else:
+                reason = "derived from the configured services"
             return Choice(offers[name], reason)
         fallback = EMBEDDED[kind]
         if name != fallback and fallback in offers:

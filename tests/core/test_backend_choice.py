@@ -74,6 +74,19 @@ def test_embedded_defaults_and_startup_lines(tmp_path: Path, caplog: pytest.LogC
     assert len([line for line in lines if " backend: " in line]) == len(BackendKind)
 
 
+def test_several_web_processes_without_services_share_streams_and_the_cache(tmp_path: Path) -> None:
+    app = make_app(settings(tmp_path, WEB_CONCURRENCY="2"), migrate=False)
+    picked = chosen(app)
+    assert picked["streaming"] == ("sockets", "memory_pubsub") and picked["cache"] == ("sqlite", "memory_cache")
+    assert picked["feeds"] == ("sql", "sql_feeds") and picked["queue"] == ("inline", "inline_queue")
+    state = app.extensions["fedikit"]
+    assert state.streaming.cross_process and state.cache.shared
+    assert state.choices[BackendKind.CACHE].reason == "WEB_CONCURRENCY > 1 without services"
+    # services, when configured, still win
+    redis = make_app(settings(tmp_path, WEB_CONCURRENCY="2", REDIS_URL="redis://127.0.0.1:6379/9"), migrate=False)
+    assert chosen(redis)["streaming"] == ("redis", "redis_pubsub") and chosen(redis)["cache"] == ("redis", "redis_cache")
+
+
 def test_only_the_chosen_factory_is_called(tmp_path: Path) -> None:
     plugin = Offers("extra_feeds", {BackendKind.FEEDS: ["fast", "slow"]})
     app = make_app(settings(tmp_path, FEEDS_BACKEND="fast"), plugins=[plugin], migrate=False)
@@ -152,7 +165,7 @@ def test_several_web_processes_need_cross_process_streaming(tmp_path: Path) -> N
     with pytest.raises(
         StartupError, match="WEB_CONCURRENCY=2: the streaming backend 'memory' works within one process"
     ):
-        make_app(settings(tmp_path, WEB_CONCURRENCY="2"), migrate=False)
+        make_app(settings(tmp_path, WEB_CONCURRENCY="2", STREAMING_BACKEND="memory"), migrate=False)
     plugin = Offers("shared_streaming", {BackendKind.STREAMING: ["shared"]})
     app = make_app(settings(tmp_path, WEB_CONCURRENCY="2", STREAMING_BACKEND="shared"), plugins=[plugin], migrate=False)
     assert chosen(app)["streaming"] == ("shared", "shared_streaming")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -24,6 +25,8 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
     """Serve the instance over HTTP."""
     from gunicorn.app.base import BaseApplication
 
+    if workers:  # what WEB_CONCURRENCY says, for this run: the backends are chosen for it
+        os.environ["WEB_CONCURRENCY"] = str(workers)
     try:
         app = make_app(click.get_current_context())
     except StartupError as exc:
@@ -39,7 +42,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, tls: b
 
     options = {
         "bind": f"{host}:{port}",
-        "workers": workers or app.config["WEB_CONCURRENCY"],
+        "workers": app.config["WEB_CONCURRENCY"],
         # API requests get MAX_THREADS threads; each open stream holds one more of its own
         "threads": (threads or app.config["MAX_THREADS"]) + app.config["STREAMING_MAX_CONNECTIONS"],
         "worker_class": "gthread",
