@@ -33,7 +33,6 @@ from fedikit.core.services import emojis
 from fedikit.core.services import filters as filter_service
 from fedikit.core.state import current
 
-_IDS = bindparam("ids", expanding=True)
 _VIEWER = bindparam("viewer")
 _VIEWER_STATE = union_all(
     select(literal("favourited"), Favourite.status_id).where(
@@ -53,17 +52,17 @@ _VIEWER_STATE = union_all(
     ),
 )
 # What a page needs, each statement built once: building one and its cache key costs more than running it.
-_BY_IDS = select(Status).where(Status.id.in_(_IDS))
-_MENTIONS = select(Mention).where(Mention.status_id.in_(_IDS)).order_by(Mention.id)
-_ACCOUNTS = select(Account).where(Account.id.in_(_IDS))
+_BY_IDS = select(Status).where(among(Status.id, "ids"))
+_MENTIONS = select(Mention).where(among(Mention.status_id, "ids")).order_by(Mention.id)
+_ACCOUNTS = select(Account).where(among(Account.id, "ids"))
 _TAGS = (
     select(status_tags.c.status_id, Tag)
     .join(Tag, Tag.id == status_tags.c.tag_id)
-    .where(status_tags.c.status_id.in_(_IDS))
+    .where(among(status_tags.c.status_id, "ids"))
     .order_by(Tag.name)
 )
-_MEDIA = select(MediaAttachment).where(MediaAttachment.status_id.in_(_IDS)).order_by(MediaAttachment.id)
-_POLLS = select(Poll.status_id).where(Poll.status_id.in_(_IDS))
+_MEDIA = select(MediaAttachment).where(among(MediaAttachment.status_id, "ids")).order_by(MediaAttachment.id)
+_POLLS = select(Poll.status_id).where(among(Poll.status_id, "ids"))
 
 
 class _Base(NamedTuple):
