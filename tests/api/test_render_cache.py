@@ -231,3 +231,46 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
     large = (queries(fresh=True), queries(fresh=False))
     assert small == large
     assert large[1] < large[0]  # kept renders save the queries that make them
+
+
+def test_a_new_post_is_answered_from_what_was_just_written(
+    fedikit_app: Flask, fedikit_client: FlaskClient, make_api_user: MakeApiUser
+) -> None:
+    """Posting reads nothing back: the author's new count comes with its update, and no one can have acted
+    on the post yet (a reply's thread may be muted, so a reply asks)."""
+    from sqlalchemy import event
+
+    from fedikit.core.db import db
+
+    alice = make_api_user("alice")
+    first = fedikit_client.post("/api/v1/statuses", data={"status": "first"}, headers=alice.headers).json
+    settle(fedikit_app)
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        posted = fedikit_client.post("/api/v1/statuses", data={"status": "second"}, headers=alice.headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert posted.status_code == 200
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) == 1 and "oauth_access_tokens" in reads[0], reads  # the token, nothing else
+    body = posted.json
+    assert body["account"]["statuses_count"] == 2 and body["poll"] is None
+    assert not (body["favourited"] or body["reblogged"] or body["bookmarked"] or body["muted"] or body["pinned"])
+
+    # a poll's post shows its poll; a reply into a muted thread says so
+    with_poll = fedikit_client.post(
+        "/api/v1/statuses",
+        json={"status": "pick", "poll": {"options": ["a", "b"], "expires_in": 3600}},
+        headers=alice.headers,
+    ).json
+    assert [o["title"] for o in with_poll["poll"]["options"]] == ["a", "b"]
+    assert fedikit_client.post(f"/api/v1/statuses/{first['id']}/mute", headers=alice.headers).status_code == 200
+    reply = fedikit_client.post(
+        "/api/v1/statuses", data={"status": "again", "in_reply_to_id": first["id"]}, headers=alice.headers
+    ).json
+    assert reply["muted"] is True and reply["account"]["statuses_count"] == 4

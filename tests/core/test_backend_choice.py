@@ -84,7 +84,10 @@ def test_several_web_processes_without_services_share_streams_and_the_cache(tmp_
     assert state.choices[BackendKind.CACHE].reason == "WEB_CONCURRENCY > 1 without services"
     # services, when configured, still win
     redis = make_app(settings(tmp_path, WEB_CONCURRENCY="2", REDIS_URL="redis://127.0.0.1:6379/9"), migrate=False)
-    assert chosen(redis)["streaming"] == ("redis", "redis_pubsub") and chosen(redis)["cache"] == ("redis", "redis_cache")
+    assert chosen(redis)["streaming"] == ("redis", "redis_pubsub") and chosen(redis)["cache"] == (
+        "redis",
+        "redis_cache",
+    )
 
 
 def test_only_the_chosen_factory_is_called(tmp_path: Path) -> None:

@@ -76,6 +76,9 @@ class Status(SnowflakeMixin, TimestampMixin, Base):
     edits: Mapped[list[StatusEdit]] = relationship(
         back_populates="status", cascade="all, delete-orphan", order_by="StatusEdit.id"
     )
+    # Written through Poll.status_id; the post service sets it on a status it has just made, so the
+    # response needs no query to know whether there is one.
+    poll: Mapped[Poll | None] = relationship(viewonly=True, uselist=False)
 
     def __repr__(self) -> str:
         return f"<Status {self.id} by {self.account_id} {self.visibility}>"

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fedikit.core import jobs
 from fedikit.core.content import render
@@ -102,10 +103,19 @@ def _media(author: Account, media_ids: Sequence[int], status: Status | None = No
     return media
 
 
-def _accounts(ids: Sequence[int]) -> list[Account]:
-    """The accounts a renderer said it mentioned, in order; ids it made up are ignored."""
-    found = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
-    return [found[i] for i in dict.fromkeys(ids) if i in found]
+def _count_status(author: Account, *, posted_at: dt.datetime) -> None:
+    """One more status for ``author``: counted by the database (concurrent posts each count), the new
+    count read back by the same statement rather than by a query when the response shows it."""
+    counted = (
+        update(Account)
+        .where(Account.id == author.id)
+        .values(statuses_count=Account.statuses_count + 1, last_status_at=posted_at, updated_at=posted_at)
+        .returning(Account.statuses_count)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(author, "statuses_count", db.session.execute(counted).scalar_one())
+    set_committed_value(author, "last_status_at", posted_at)
+    set_committed_value(author, "updated_at", posted_at)  # its kept render is keyed by it
 
 
 def _tags(names: Sequence[str]) -> list[Tag]:
@@ -173,7 +183,7 @@ def _post(
     # Looked up before the status joins the session: a lookup's autoflush would write the status first,
     # and then setting its collections would read them back.
     tags = _tags(rendered.tags)
-    mentioned = _accounts(rendered.mentioned_account_ids)
+    mentioned = rendered.mentioned
     status_id = next_id()
     base = current().config["BASE_URL"]
     if in_reply_to is not None and in_reply_to.conversation_id is not None:
@@ -203,13 +213,11 @@ def _post(
     status.media_attachments = media
     status.tags = tags
     status.mentions = [Mention(account=account) for account in mentioned]
-    author.statuses_count = Account.statuses_count + 1
-    author.last_status_at = utcnow()
     if in_reply_to is not None:
         in_reply_to.replies_count = Status.replies_count + 1
     db.session.flush()
-    if poll is not None:
-        polls.attach(status, author, poll)
+    _count_status(author, posted_at=status.created_at)
+    set_committed_value(status, "poll", polls.attach(status, author, poll) if poll is not None else None)
     for mention in status.mentions:
         notify(mention.account, "mention", author, status)
     commit_keeping_state()  # the response, the jobs and the hooks read the status as written
@@ -417,7 +425,7 @@ def edit(
     elif existing is not None:
         db.session.delete(existing)  # its votes go with it (ON DELETE CASCADE)
         existing = None
-    _mention_new(status, editor, _accounts(rendered.mentioned_account_ids))
+    _mention_new(status, editor, rendered.mentioned)
     return _edited(status, editor, existing.options if existing is not None else None)
 
 

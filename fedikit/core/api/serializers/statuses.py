@@ -141,7 +141,10 @@ def _render(statuses: Sequence[Status]) -> list[_Base]:
     for s in statuses:
         if "media_attachments" in held[s.id]:
             media[s.id] = sorted(held[s.id]["media_attachments"], key=lambda m: m.id)
-    with_poll = set(db.session.scalars(_POLLS, {"ids": ids}))
+    with_poll = {id_ for id_ in ids if held[id_].get("poll") is not None}
+    unheld = [id_ for id_ in ids if "poll" not in held[id_]]
+    if unheld:
+        with_poll.update(db.session.scalars(_POLLS, {"ids": unheld}))
     apps = {id_: _application(id_) for id_ in {s.application_id for s in statuses if s.application_id and s.local}}
     used = emojis.used_by(statuses)
     tag_url = f"{base_url()}/tags/"
@@ -205,7 +208,9 @@ def _application(app_id: int) -> dict[str, Any] | None:
 class Viewer:
     """What one viewer has done to a set of statuses: one query for all five kinds."""
 
-    def __init__(self, viewer: Account | None, ids: set[int], conversation_ids: set[int]) -> None:
+    def __init__(
+        self, viewer: Account | None, ids: set[int], conversation_ids: set[int], *, known: bool = False
+    ) -> None:
         self.account = viewer
         self.favourited: set[int] = set()
         self.reblogged: set[int] = set()
@@ -213,35 +218,41 @@ class Viewer:
         self.pinned: set[int] = set()
         self.muted: set[int] = set()
         self.filters = filter_service.active(viewer)
-        if viewer is None or not ids:
+        if viewer is None or not ids or known:
             return
         params = {"viewer": viewer.id, "ids": list(ids), "conversations": list(conversation_ids)}
         for kind, id_ in db.session.execute(_VIEWER_STATE, params):
             getattr(self, kind).add(id_)
 
 
-def statuses(viewer: Account | None, page: Sequence[Status]) -> list[dict[str, Any]]:
+def statuses(viewer: Account | None, page: Sequence[Status], *, just_posted: bool = False) -> list[dict[str, Any]]:
     """Status entities for a page of statuses, in their order.
 
     The parts that are the same for every reader come from ``Renders`` (see
     fedikit.core.renders); the viewer's own (favourited, reblogged, muted,
     bookmarked, pinned, the source text, poll votes, filter results) are
     loaded for the whole page at once and set on a copy.
+
+    ``just_posted``: the viewer made ``page`` in this request. No one can have
+    favourited, boosted, bookmarked or pinned it yet, and a new thread cannot
+    be muted: the viewer's state is known without a query (a reply's thread
+    may be muted, so replies still ask).
     """
     if not page:
         return []
     loaded = _with_boosted(page)
     bases = _bases(list(loaded.values()))
     conversations = {s.conversation_id for s in loaded.values() if s.conversation_id}
-    state = Viewer(viewer, set(loaded), conversations)
+    known = just_posted and not any(s.in_reply_to_id for s in loaded.values())
+    state = Viewer(viewer, set(loaded), conversations, known=known)
     if any(rule.pattern is not None for rule in state.filters):  # keywords are matched in media descriptions too
         _with_media([s for s in loaded.values() if "media_attachments" not in inspect(s).dict])
     polls = polls_for(viewer, [id_ for id_, base in bases.items() if base.has_poll])
     return [_status(loaded[s.id], loaded, bases, state, polls) for s in page]
 
 
-def status(viewer: Account | None, one: Status) -> dict[str, Any]:
-    return statuses(viewer, [one])[0]
+def status(viewer: Account | None, one: Status, *, just_posted: bool = False) -> dict[str, Any]:
+    return statuses(viewer, [one], just_posted=just_posted)[0]
 
 
 def _status(

@@ -96,7 +96,7 @@ def _create(author: Account, key: str | None):  # noqa: ANN202
     status = service.post(author, params.text("status") or "", **options)
     if key is not None:
         service.IDEMPOTENCY.put(author.id, key, "status", status.id)
-    return jsonify(status_entity(author, status))
+    return jsonify(status_entity(author, status, just_posted=True))
 
 
 def _earlier(author: Account, key: str) -> dict[str, Any] | None:
