@@ -182,7 +182,7 @@ def test_a_job_whose_worker_is_killed_runs_again(instance: dict[str, Any]) -> No
 
 
 @pytest.mark.slow
-def test_worker_serves_its_queues_in_priority_order_and_stops_on_sigterm(instance: dict[str, Any]) -> None:
+def test_worker_serves_its_queues_in_the_order_given_and_stops_on_sigterm(instance: dict[str, Any]) -> None:
     log, queue = instance["log"], instance["queue"]
     for name in ("pull", "mailers", "ingress", "push", "default"):
         queue.enqueue(Job(name="test.record", args={"log": str(log), "label": name}, queue=name))
@@ -199,7 +199,7 @@ def test_worker_serves_its_queues_in_priority_order_and_stops_on_sigterm(instanc
     assert queue.drain(0.5) is False  # the other queues still hold their jobs
 
     queue.enqueue(Job(name="test.record", args={"log": str(log), "label": "slow", "seconds": 2}, queue="pull"))
-    worker = start_worker(instance["env"])
+    worker = start_worker(instance["env"], "--queues", "default,push,ingress,mailers,pull")  # strict priority
     try:
         wait_for(lambda: "start slow" in lines(log), 60, worker)
         worker.send_signal(signal.SIGTERM)  # while the slow job runs: it finishes, then the worker stops
@@ -210,7 +210,65 @@ def test_worker_serves_its_queues_in_priority_order_and_stops_on_sigterm(instanc
         *("start push", "done push", "start ingress", "done ingress", "start mailers", "done mailers"),
         *("start pull", "done pull", "start slow", "done slow"),
     ]
-    assert "serving default (" in output and "pull (" in output
+    assert "serving default (" in output and "pull (" in output and ", in this order, on redis" in output
+
+
+@pytest.mark.slow
+def test_weighted_queues_let_a_light_queue_through_a_busy_one(instance: dict[str, Any]) -> None:
+    log, queue = instance["log"], instance["queue"]
+    for n in range(5):
+        queue.enqueue(Job(name="test.record", args={"log": str(log), "label": f"default{n}"}, queue="default"))
+    queue.enqueue(Job(name="test.record", args={"log": str(log), "label": "pull"}, queue="pull"))
+    # Listed first, default would be served to the end under strict priority; weighted, pull comes first
+    # (100,000 to 1 on each take).
+    done = subprocess.run(
+        [sys.executable, "-m", "fedikit", "worker", "--burst", "--queues", "default:1,pull:100000"],
+        env=instance["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "weight 100000), weighted, on redis" in done.stdout
+    assert [line for line in lines(log) if line.startswith("done")] == [
+        "done pull",
+        *(f"done default{n}" for n in range(5)),
+    ]
+
+
+def test_weighted_order_draws_each_queue_first_by_its_weight() -> None:
+    import random
+
+    from fedikit.plugins.rq_queue.queue import WEIGHTS, weighted_order
+
+    rng = random.Random(7)
+    names = list(WEIGHTS)
+    firsts = [weighted_order(names, WEIGHTS, rng)[0] for _ in range(21_000)]
+    total = sum(WEIGHTS.values())
+    for name, weight in WEIGHTS.items():  # Mastodon's 8:6:4:2:1, within a few percent
+        assert abs(firsts.count(name) / len(firsts) - weight / total) < 0.015, name
+    assert sorted(weighted_order(names, WEIGHTS, rng)) == sorted(names)  # every queue, once
+
+
+@pytest.mark.parametrize(
+    ("queues", "error"),
+    [
+        ("default:8,pull", "give a weight to every queue"),
+        ("default:x", "not a whole number"),
+        ("default:0", "at least 1"),
+        ("default,default", "names default twice"),
+        (" , ", "names no queue"),
+    ],
+)
+def test_worker_refuses_bad_queue_lists(instance: dict[str, Any], queues: str, error: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fedikit", "worker", "--burst", "--queues", queues],
+        env=instance["env"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and error in result.stderr, result.stderr
 
 
 @pytest.mark.slow

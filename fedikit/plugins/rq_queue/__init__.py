@@ -9,14 +9,15 @@ unpickled). fedikit uses ``default``, ``push`` (outbound deliveries),
 ``ingress`` (inbound activities), ``mailers`` and ``pull`` (remote fetches).
 A succeeded job leaves no key behind (``result_ttl=0``).
 
-Priorities. ``fedikit worker`` serves the queues in the order given (by
-default ``default,push,ingress,mailers,pull``) and always takes the first
-non-empty one: strict priority, where Mastodon's Sidekiq draws by weight. So
-that a busy ``default`` cannot starve ``pull``, run another worker with
-``--queues pull,ingress`` for instance. A worker runs one job at a time in its
-own process, in the app, with one database session per job (no fork per job:
-RQ's fork costs about three times the job overhead); run several workers for
-parallelism.
+Priorities. ``fedikit worker`` draws the order in which it looks at its queues
+anew for each job, by Mastodon's Sidekiq weights (``default`` 8, ``push`` 6,
+``ingress`` 4, ``mailers`` 2, ``pull`` 1): the heavier queues are served first
+most of the time, and a busy one cannot starve the others. ``--queues`` names
+the queues to serve, each with a weight (``pull:1,ingress:2``), or without any
+for strict priority in the order given (as Sidekiq reads its queue list). A
+worker runs one job at a time in its own process, in the app, with one
+database session per job (no fork per job: RQ's fork costs about three times
+the job overhead); run several workers for parallelism.
 
 Delays and retries. ``delay`` uses RQ's scheduled jobs, rounded up to whole
 seconds. A job that raises is retried by RQ up to ``job.max_attempts`` tries,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import random
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -22,6 +23,21 @@ log = logging.getLogger("fedikit.jobs.rq")
 
 QUEUES = ("default", "push", "ingress", "mailers", "pull")
 """Every queue fedikit and its bundled plugins use, highest priority first (Mastodon's order)."""
+
+WEIGHTS = {"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 1}
+"""How often a worker serving several queues looks at each first (Mastodon's Sidekiq weights)."""
+
+
+def weighted_order(names: Sequence[str], weights: Mapping[str, int], rng: random.Random) -> list[str]:
+    """``names`` in a random order where each comes first with a chance proportional to its weight.
+
+    A weighted draw without replacement: each name gets the key ``u ** (1 / weight)``
+    for a uniform ``u``, the largest first. A busy queue then cannot starve
+    another, and the heavier ones are still served first most of the time.
+    """
+    keyed = [(rng.random() ** (1.0 / weights[name]), name) for name in names]
+    return [name for _, name in sorted(keyed, reverse=True)]
+
 
 JOB_TIMEOUT = 600
 """Seconds a job may run before its worker stops it: a delivery batch with slow peers stays well under it."""
@@ -138,25 +154,30 @@ class RQQueue:
 
             queues = [self.rq_queue(name) for name in QUEUES]
             self._scheduler = ThreadScheduler.start_thread(queues, self.redis)
+            weights = {self.rq_name(name): WEIGHTS[name] for name in QUEUES}
             for n in range(self._threads_wanted):
-                worker = ThreadWorker.for_queue(self, queues)
+                worker = ThreadWorker.for_queue(self, queues, weights=weights)
                 thread = threading.Thread(target=worker.run, name=f"fedikit-rq-{n}", daemon=True)
                 self._workers.append(worker)
                 self._threads.append(thread)
                 thread.start()
 
-    def work(self, queues: Sequence[str], *, burst: bool = False) -> bool:
-        """Run a worker on ``queues`` (highest priority first) in this thread until stopped; for ``fedikit worker``.
+    def work(self, queues: Sequence[str], *, weights: Mapping[str, int] | None = None, burst: bool = False) -> bool:
+        """Run a worker on ``queues`` in this thread until stopped; for ``fedikit worker``.
 
-        This process then runs jobs only here: jobs that jobs queue go to Redis, not to in-process threads.
+        With ``weights`` (name -> weight, for every queue) each take looks at
+        the queues in a new :func:`weighted_order`; without, in the order given
+        (strict priority). This process then runs jobs only here: jobs that jobs
+        queue go to Redis, not to in-process threads.
         """
         from fedikit.plugins.rq_queue.worker import ProcessWorker, ThreadScheduler
 
         self._threads_wanted = 0
         rq_queues = [self.rq_queue(name) for name in queues]
         scheduler = ThreadScheduler.start_thread(rq_queues, self.redis, burst=burst)
+        by_rq_name = {self.rq_name(name): weight for name, weight in weights.items()} if weights else None
         try:
-            return ProcessWorker.for_queue(self, rq_queues).run(burst=burst)
+            return ProcessWorker.for_queue(self, rq_queues, weights=by_rq_name).run(burst=burst)
         finally:
             scheduler.stop_thread()
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from redis import Redis
@@ -18,6 +19,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
 
 from fedikit.plugin_api import Job
+from fedikit.plugins.rq_queue.queue import weighted_order
 
 if TYPE_CHECKING:
     from fedikit.plugins.rq_queue.queue import RQQueue
@@ -89,10 +91,18 @@ class ProcessWorker(SimpleWorker):
     """
 
     def __init__(
-        self, queues: Sequence[Queue], *, run_job: Callable[[Job], None], abandoned_after: int, **kwargs: Any
+        self,
+        queues: Sequence[Queue],
+        *,
+        run_job: Callable[[Job], None],
+        abandoned_after: int,
+        weights: Mapping[str, int] | None = None,
+        **kwargs: Any,
     ) -> None:
         self.run_job = run_job
         self.abandoned_after = abandoned_after
+        self.weights = weights  # RQ queue name -> weight; None: the queues in the order given
+        self._draws = random.Random()
         super().__init__(
             list(queues),
             serializer=JSONSerializer,
@@ -102,12 +112,15 @@ class ProcessWorker(SimpleWorker):
         )
 
     @classmethod
-    def for_queue(cls, queue: RQQueue, rq_queues: Sequence[Queue]) -> ProcessWorker:
+    def for_queue(
+        cls, queue: RQQueue, rq_queues: Sequence[Queue], *, weights: Mapping[str, int] | None = None
+    ) -> ProcessWorker:
         return cls(
             rq_queues,
             connection=queue.redis,
             run_job=queue.run_job,
             abandoned_after=queue.abandoned_after,
+            weights=weights,
             name=f"{queue.rq_job_id(secrets.token_hex(6))}",
         )
 
@@ -126,6 +139,10 @@ class ProcessWorker(SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         # RQ keeps waiting for a job until one comes; coming back after each wait lets a stop request end it.
         while not self._stop_requested:
+            if self.weights:  # a new weighted order for each take (RQ looks at the queues in this order)
+                by_name = {q.name: q for q in self.queues}
+                order = weighted_order(list(by_name), self.weights, self._draws)
+                self._ordered_queues = [by_name[name] for name in order]
             result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=timeout or max_idle_time)
             if result is not None or timeout is None:
                 return result
