@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import Account, Block, ConversationMute, Mute, Notification, Status
@@ -35,30 +35,30 @@ def unwanted(recipient: Account, from_account: Account, status: Status | None = 
 
     Direct messages reach a recipient's conversations by the same rule, as in Mastodon.
     """
-    refused = db.session.scalar(
-        select(
-            exists().where(Block.account_id == recipient.id, Block.target_account_id == from_account.id)
-            | exists().where(
-                Mute.account_id == recipient.id,
-                Mute.target_account_id == from_account.id,
-                Mute.hide_notifications.is_(True),
-                or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
-            )
-        )
+    blocked = exists().where(Block.account_id == recipient.id, Block.target_account_id == from_account.id)
+    muted = exists().where(
+        Mute.account_id == recipient.id,
+        Mute.target_account_id == from_account.id,
+        Mute.hide_notifications.is_(True),
+        or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
     )
-    return bool(refused) or (status is not None and muted_conversation(recipient, status))
+    refusal = blocked | muted
+    if status is not None and status.conversation_id is not None:
+        refusal = refusal | _thread_muted(recipient, status)  # one query for all three
+    return bool(db.session.scalar(select(refusal)))
+
+
+def _thread_muted(account: Account, status: Status) -> ColumnElement[bool]:
+    return exists().where(
+        ConversationMute.account_id == account.id, ConversationMute.conversation_id == status.conversation_id
+    )
 
 
 def muted_conversation(account: Account, status: Status) -> bool:
     """Whether ``account`` muted the conversation ``status`` belongs to."""
     if status.conversation_id is None:
         return False
-    query = select(
-        exists().where(
-            ConversationMute.account_id == account.id, ConversationMute.conversation_id == status.conversation_id
-        )
-    )
-    return bool(db.session.scalar(query))
+    return bool(db.session.scalar(select(_thread_muted(account, status))))
 
 
 def notify_subscribers_job(status_id: int) -> None:
