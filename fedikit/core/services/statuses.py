@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -103,17 +103,24 @@ def _media(author: Account, media_ids: Sequence[int], status: Status | None = No
     return media
 
 
+_COUNT_STATUS = (  # built once: every post runs it
+    update(Account)
+    .where(Account.id == bindparam("account_id"))
+    .values(
+        statuses_count=Account.statuses_count + 1,
+        last_status_at=bindparam("posted_at", type_=Account.last_status_at.type),
+        updated_at=bindparam("posted_at", type_=Account.updated_at.type),
+    )
+    .returning(Account.statuses_count)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _count_status(author: Account, *, posted_at: dt.datetime) -> None:
     """One more status for ``author``: counted by the database (concurrent posts each count), the new
     count read back by the same statement rather than by a query when the response shows it."""
-    counted = (
-        update(Account)
-        .where(Account.id == author.id)
-        .values(statuses_count=Account.statuses_count + 1, last_status_at=posted_at, updated_at=posted_at)
-        .returning(Account.statuses_count)
-        .execution_options(synchronize_session=False)
-    )
-    set_committed_value(author, "statuses_count", db.session.execute(counted).scalar_one())
+    counted = db.session.execute(_COUNT_STATUS, {"account_id": author.id, "posted_at": posted_at}).scalar_one()
+    set_committed_value(author, "statuses_count", counted)
     set_committed_value(author, "last_status_at", posted_at)
     set_committed_value(author, "updated_at", posted_at)  # its kept render is keyed by it
 
@@ -196,7 +203,7 @@ def _post(
         id=status_id,
         uri=f"{base}/users/{author.username}/statuses/{status_id}",
         url=f"{base}/@{author.username}/{status_id}",
-        account=author,
+        account_id=author.id,
         local=True,
         text=draft.text,
         content=rendered.html,
@@ -210,12 +217,19 @@ def _post(
         application_id=application_id,
     )
     db.session.add(status)
-    status.media_attachments = media
-    status.tags = tags
-    status.mentions = [Mention(account=account) for account in mentioned]
+    mentions = [Mention(account=account) for account in mentioned]
+    # Only what there is goes through the flush; the rest is known (set below, costing no query later).
+    parts: dict[str, Any] = {"media_attachments": media, "tags": tags, "mentions": mentions}
+    for name, rows in parts.items():
+        if rows:
+            setattr(status, name, rows)
     if in_reply_to is not None:
         in_reply_to.replies_count = Status.replies_count + 1
     db.session.flush()
+    set_committed_value(status, "account", author)
+    for name, rows in parts.items():
+        if not rows:
+            set_committed_value(status, name, [])
     _count_status(author, posted_at=status.created_at)
     set_committed_value(status, "poll", polls.attach(status, author, poll) if poll is not None else None)
     for mention in status.mentions:
