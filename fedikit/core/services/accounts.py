@@ -6,7 +6,7 @@ import enum
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from fedikit.core import jobs
@@ -144,10 +144,13 @@ def create_local_account(
     return user
 
 
+_LOCAL_BY_NAME = select(Account).where(  # built once: every mention and sign-in looks one up
+    func.lower(Account.username) == bindparam("lowered"), Account.domain.is_(None)
+)
+
+
 def find_local(username: str) -> Account | None:
-    return db.session.scalar(
-        select(Account).where(func.lower(Account.username) == username.lower(), Account.domain.is_(None))
-    )
+    return db.session.scalar(_LOCAL_BY_NAME, {"lowered": username.lower()})
 
 
 def find_user(identifier: str) -> User | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import Account, Block, ConversationMute, Mute, Notification, Status
@@ -30,35 +32,43 @@ def notify(recipient: Account, type_: str, from_account: Account, status: Status
     )
 
 
+def _thread_muted(account_id: Any, conversation_id: Any) -> ColumnElement[bool]:
+    return exists().where(
+        ConversationMute.account_id == account_id, ConversationMute.conversation_id == conversation_id
+    )
+
+
+# Built once (building a statement costs more than running it here): blocked, muted with notifications
+# hidden, or the thread muted; a missing conversation (NULL) matches no thread mute.
+_RECIPIENT, _SENDER = bindparam("recipient"), bindparam("sender")
+_UNWANTED = select(
+    exists().where(Block.account_id == _RECIPIENT, Block.target_account_id == _SENDER)
+    | exists().where(
+        Mute.account_id == _RECIPIENT,
+        Mute.target_account_id == _SENDER,
+        Mute.hide_notifications.is_(True),
+        or_(Mute.expires_at.is_(None), Mute.expires_at > bindparam("now", type_=Mute.expires_at.type)),
+    )
+    | _thread_muted(_RECIPIENT, bindparam("conversation", type_=ConversationMute.conversation_id.type))
+)
+_THREAD_MUTED = select(_thread_muted(bindparam("account"), bindparam("conversation")))
+
+
 def unwanted(recipient: Account, from_account: Account, status: Status | None = None) -> bool:
     """Whether ``recipient`` turned ``from_account`` away: a block, a mute hiding notifications, a muted thread.
 
     Direct messages reach a recipient's conversations by the same rule, as in Mastodon.
     """
-    blocked = exists().where(Block.account_id == recipient.id, Block.target_account_id == from_account.id)
-    muted = exists().where(
-        Mute.account_id == recipient.id,
-        Mute.target_account_id == from_account.id,
-        Mute.hide_notifications.is_(True),
-        or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
-    )
-    refusal = blocked | muted
-    if status is not None and status.conversation_id is not None:
-        refusal = refusal | _thread_muted(recipient, status)  # one query for all three
-    return bool(db.session.scalar(select(refusal)))
-
-
-def _thread_muted(account: Account, status: Status) -> ColumnElement[bool]:
-    return exists().where(
-        ConversationMute.account_id == account.id, ConversationMute.conversation_id == status.conversation_id
-    )
+    conversation = status.conversation_id if status is not None else None
+    parameters = {"recipient": recipient.id, "sender": from_account.id, "now": utcnow(), "conversation": conversation}
+    return bool(db.session.scalar(_UNWANTED, parameters))
 
 
 def muted_conversation(account: Account, status: Status) -> bool:
     """Whether ``account`` muted the conversation ``status`` belongs to."""
     if status.conversation_id is None:
         return False
-    return bool(db.session.scalar(select(_thread_muted(account, status))))
+    return bool(db.session.scalar(_THREAD_MUTED, {"account": account.id, "conversation": status.conversation_id}))
 
 
 def notify_subscribers_job(status_id: int) -> None:

@@ -125,6 +125,9 @@ def _count_status(author: Account, *, posted_at: dt.datetime) -> None:
     set_committed_value(author, "updated_at", posted_at)  # its kept render is keyed by it
 
 
+_TAG_BY_NAME = select(Tag).where(Tag.name == bindparam("name"))  # built once: every hashtag looks one up
+
+
 def _tags(names: Sequence[str]) -> list[Tag]:
     """Stored tags for these names, made where missing (over-long names are not tags)."""
     tags = []
@@ -132,7 +135,7 @@ def _tags(names: Sequence[str]) -> list[Tag]:
         if len(name) > MAX_TAG_LENGTH:
             continue
         lowered = name.lower()
-        tag = db.session.scalar(select(Tag).where(Tag.name == lowered))
+        tag = db.session.scalar(_TAG_BY_NAME, {"name": lowered})
         if tag is None:
             tag = Tag(name=lowered, display_name=name)
             db.session.add(tag)
