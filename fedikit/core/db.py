@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
@@ -177,6 +178,37 @@ def prepare_engine(engine: Engine) -> None:
     """Per-dialect adjustments made once when the app's engine exists."""
     if engine.dialect.name == "sqlite":
         engine.dialect.statement_compiler = _SQLiteCompiler
+    else:
+        _ping_after_idle(engine)
+
+
+IDLE_BEFORE_PING = 10.0  # seconds a pooled connection may sit unused and still be lent without a check
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection before lending it, if it sat unused for a while (the server may have
+    closed it meanwhile: a restart, an idle timeout).
+
+    A check costs a round trip; on a busy instance connections go back and
+    forth many times a second, and checking each time (``pool_pre_ping``) cost a
+    round trip per request and per job. A connection found dead is replaced at
+    once, without the caller seeing it.
+    """
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection: Any, record: Any) -> None:
+        record.info["fedikit.returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _lent(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned = record.info.get("fedikit.returned")
+        if returned is None or time.monotonic() - returned < IDLE_BEFORE_PING:
+            return  # just made, or in use moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("a pooled database connection was closed while it sat unused") from exc
 
 
 # ---------------------------------------------------------------- transactions

@@ -48,3 +48,33 @@ def test_a_request_that_failed_after_writing_is_rolled_back(fedikit_app: Any) ->
     client = fedikit_app.test_client()
     assert in_own_contexts(fedikit_app, lambda: client.get("/test-explode").status_code) == 500
     assert db.session.query(Account).filter_by(username="ghost").count() == 0
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_unseen(
+    fedikit_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled connections are checked after sitting unused, not on every use: the server may drop them."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to close connections")
+    from fedikit.core import db as db_module
+
+    client = fedikit_app.test_client()
+
+    def backend() -> int:
+        assert client.get("/api/v1/timelines/public").status_code == 200
+        with fedikit_app.app_context():
+            return db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+
+    first = in_own_contexts(fedikit_app, backend)
+    assert in_own_contexts(fedikit_app, backend) == first  # lent again at once: the same connection, unchecked
+    with fedikit_app.app_context():
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        admin = create_engine(db.engine.url, poolclass=NullPool)  # not from the pool under test
+    with admin.connect() as other:  # the server ends the pooled connection, as a restart would
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        other.commit()
+    admin.dispose()
+    monkeypatch.setattr(db_module, "IDLE_BEFORE_PING", 0.0)  # as if it had sat unused for a while
+    assert in_own_contexts(fedikit_app, backend) != first  # checked, found closed, replaced: no error seen
