@@ -191,7 +191,10 @@ def resolve(acct: str) -> Account | None:
 
 def find_by_uri(uri: str) -> Account | None:
     """A stored account (local or remote) by its protocol id, e.g. an ActivityPub actor URL."""
-    return db.session.scalar(select(Account).where(Account.uri == uri))
+    return db.session.scalar(_BY_URI, {"uri": uri})
+
+
+_BY_URI = select(Account).where(Account.uri == bindparam("uri"))  # built once: every received activity asks
 
 
 # What a protocol plugin may set on a remote account; everything else is core's.

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 
 from fedikit.core.db import db, utcnow
-from fedikit.core.models import Account, Block, ConversationMute, Mute, Notification, Status
+from fedikit.core.models import Account, Block, ConversationMute, Follow, Mute, Notification, Status
 
 
 def notify(recipient: Account, type_: str, from_account: Account, status: Status | None = None) -> None:
@@ -71,19 +71,32 @@ def muted_conversation(account: Account, status: Status) -> bool:
     return bool(db.session.scalar(_THREAD_MUTED, {"account": account.id, "conversation": status.conversation_id}))
 
 
+# Built once: the local followers who asked to be told of the author's new posts; boosts and direct
+# messages are not "new posts" (a direct one notifies as a mention).
+_SUBSCRIBERS = (
+    select(Account)
+    .join(Follow, Follow.account_id == Account.id)
+    .join(Status, Status.account_id == Follow.target_account_id)
+    .where(
+        Status.id == bindparam("status"),
+        Status.reblog_of_id.is_(None),
+        Status.visibility != "direct",
+        Follow.notify.is_(True),
+        Account.domain.is_(None),
+    )
+)
+
+
 def notify_subscribers_job(status_id: int) -> None:
     """A "status" notification to each local follower who asked to be told of new posts (``notify``)."""
-    from fedikit.core.models import Follow
     from fedikit.core.visibility import can_see
 
+    subscribers = list(db.session.scalars(_SUBSCRIBERS, {"status": status_id}))
+    if not subscribers:  # most authors have none: nothing else is read
+        return
     status = db.session.get(Status, status_id)
-    if status is None or status.reblog_of_id is not None or status.visibility == "direct":
-        return  # boosts and direct messages are not "new posts" (a direct one notifies as a mention)
-    subscribers = db.session.scalars(
-        select(Account)
-        .join(Follow, Follow.account_id == Account.id)
-        .where(Follow.target_account_id == status.account_id, Follow.notify.is_(True), Account.domain.is_(None))
-    )
+    if status is None:  # deleted meanwhile
+        return
     for subscriber in subscribers:
         if can_see(subscriber, status):
             notify(subscriber, "status", status.account, status)

@@ -244,9 +244,13 @@ def _post(
     return status
 
 
+_BY_URI = select(Status).where(Status.uri == bindparam("uri"))  # built once: every received object asks
+_ID_TAKEN = select(Status.id).where(Status.id == bindparam("id"))
+
+
 def find_by_uri(uri: str) -> Status | None:
     """A stored status (local or remote) by its protocol id."""
-    return db.session.scalar(select(Status).where(Status.uri == uri))
+    return db.session.scalar(_BY_URI, {"uri": uri})
 
 
 MAX_REMOTE_CONTENT = 100_000  # characters of HTML kept from a remote post
@@ -317,7 +321,7 @@ def receive(
         db.session.add(conversation)
         conversation_id = conversation.id
     status_id = id_at(created_at) if created_at is not None else next_id()
-    while created_at is not None and db.session.get(Status, status_id) is not None:  # a rare collision
+    while created_at is not None and db.session.scalar(_ID_TAKEN, {"id": status_id}) is not None:  # rare
         status_id = id_at(created_at)
     status = Status(
         id=status_id,

@@ -23,7 +23,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -564,21 +564,30 @@ def index_status_job(status_id: int) -> None:
     index = current().search
     while True:
         db.session.rollback()  # a new transaction: see what is committed now
-        status = db.session.get(Status, status_id)
-        if status is None:
+        body = _indexed_text(status_id)
+        if body is None:
             index.remove("statuses", status_id)
             return
-        body = _indexed_text(status)
         index.index("statuses", status_id, body)
         db.session.rollback()
-        latest = db.session.get(Status, status_id)
-        if latest is not None and _indexed_text(latest) == body:
+        if _indexed_text(status_id) == body:
             return
 
 
-def _indexed_text(status: Status) -> str:
-    body = status.text if status.local else plain_text(status.content)
-    return f"{status.spoiler_text}\n{body}".strip()
+# Only the columns the index needs (a whole status comes with its account's): built once.
+_INDEXED = select(Status.local, Status.text, Status.content, Status.spoiler_text).where(Status.id == bindparam("id"))
+
+
+def _indexed_text(status_id: int) -> str | None:
+    """What the search index holds for a status as stored now; None if it is gone."""
+    row = db.session.execute(_INDEXED, {"id": status_id}).one_or_none()
+    return None if row is None else _status_text(row)
+
+
+def _status_text(row: Any) -> str:
+    """A status's indexed text, from anything with its ``local``, ``text``, ``content`` and ``spoiler_text``."""
+    body = row.text if row.local else plain_text(row.content)
+    return f"{row.spoiler_text}\n{body}".strip()
 
 
 def index_account_job(account_id: int) -> None:
@@ -610,7 +619,7 @@ class IndexedDocuments:
         return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
     def batch(self, kind: str, *, after_id: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
-        text: Any = _indexed_text if kind == "statuses" else _account_text  # rows carry the attributes they read
+        text: Any = _status_text if kind == "statuses" else _account_text  # rows carry the attributes they read
         return [(row.id, text(row)) for row in db.session.execute(self._query(kind, after_id).limit(limit))]
 
 
