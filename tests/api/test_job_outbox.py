@@ -76,7 +76,7 @@ def test_jobs_wait_in_the_outbox_until_the_queue_is_back(
 
     posted = fedikit_client.post("/api/v1/statuses", data={"status": "while Redis is down"}, headers=alice.headers)
     assert posted.status_code == 200  # the post is stored; its background work waits
-    assert "core.notify_subscribers" in _outbox(fedikit_app)
+    assert "core.after_status" in _outbox(fedikit_app)  # its follow-ups: subscribers, index, fan-out
 
     def subscribed_notifications() -> list[dict[str, Any]]:
         found = fedikit_client.get("/api/v1/notifications?types[]=status", headers=bob.headers).json

@@ -202,6 +202,30 @@ def test_edit_updates_the_search_index(fedikit_app: Flask, alice: Account) -> No
     assert search.statuses(alice, "wombat") == []
 
 
+def test_a_failing_follow_up_is_tried_again_alone_and_the_others_still_run(
+    fedikit_app: Flask, alice: Account, bob: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post's follow-ups (index, subscribers' notifications...) run as one job; one that fails is queued
+    again on its own, without holding the others back or running them twice."""
+    relationships.follow(bob, alice, notify_posts=True)
+    handlers = fedikit_app.extensions["fedikit"].jobs.handlers
+    index = handlers["core.index_status"]
+    calls: list[int] = []
+
+    def index_failing_once(status_id: int) -> None:
+        calls.append(status_id)
+        if len(calls) == 1:
+            raise RuntimeError("the search index is away for a moment")
+        index(status_id=status_id)
+
+    monkeypatch.setitem(handlers, "core.index_status", index_failing_once)
+    status = statuses.post(alice, "numbat sighting")
+    settle(fedikit_app)
+    assert calls == [status.id, status.id]  # tried in the shared job, then alone
+    assert [s.id for s in search.statuses(alice, "numbat")] == [status.id]
+    assert [n.status_id for n in notifications(bob, "status")] == [status.id]  # once, though a step failed
+
+
 # ---------------------------------------------------------------- delete
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,6 +50,8 @@ from fedikit.core.sanitize import plain_text
 from fedikit.core.state import current
 from fedikit.core.visibility import VIEWER_CACHE, audience, hidden_by, unlimited_for, visible_to
 from fedikit.plugin_api import NotFound, Visibility
+
+log = logging.getLogger("fedikit.timelines")
 
 # SQLite answers the visibility rules' ORs by gathering every row that any
 # branch matches through its index, then sorting: 150 ms for a home page at
@@ -400,16 +403,43 @@ def feeds_for(status: Status, *, active_only: bool = False) -> list[str]:
 
 
 def distribute(status: Status) -> None:
-    """After a status is committed: fan it out (precomputed feeds), stream it, index it, tell subscribers."""
+    """After a status is committed: fan it out (precomputed feeds), stream it, index it, tell subscribers.
+
+    One job does what applies (``core.after_status``): each job costs a
+    queue's round trips, a database session and a load of the status, and
+    a post has up to four of these to do.
+    """
     from fedikit.core.streaming import publish
 
-    state = current()
-    if state.feeds.precomputed:
-        jobs.enqueue("core.fan_out", status_id=status.id)
-    publish.status_published(status)
+    steps = []
+    if current().feeds.precomputed:
+        steps.append("core.fan_out")  # which streams it too
+    elif publish.streamed(status):
+        steps.append("core.stream_status")
     if status.reblog_of_id is None:
-        jobs.enqueue("core.index_status", status_id=status.id)
-        jobs.enqueue("core.notify_subscribers", status_id=status.id)
+        steps += ["core.index_status", "core.notify_subscribers"]
+    if steps:
+        jobs.enqueue("core.after_status", status_id=status.id, steps=steps)
+
+
+AFTER_STATUS_STEPS = frozenset({"core.fan_out", "core.stream_status", "core.index_status", "core.notify_subscribers"})
+
+
+def after_status_job(status_id: int, steps: list[str]) -> None:
+    """The jobs ``steps`` for one status, in one job. Each step's work is committed when it ends; a step
+    that fails is queued again on its own (with its own tries), and the others still run."""
+    handlers = current().jobs.handlers
+    for name in steps:
+        if name not in AFTER_STATUS_STEPS:
+            log.warning("core.after_status: unknown step %r skipped", name)
+            continue
+        try:
+            handlers[name](status_id=status_id)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.warning("%s for status %s failed; queued again on its own", name, status_id, exc_info=True)
+            jobs.enqueue(name, status_id=status_id)
 
 
 def withdraw(status_id: int, feeds: list[str]) -> None:
@@ -631,4 +661,5 @@ JOBS = {
     "core.remake_list": remake_list_job,
     "core.index_status": index_status_job,
     "core.index_account": index_account_job,
+    "core.after_status": after_status_job,
 }

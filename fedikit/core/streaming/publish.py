@@ -123,8 +123,14 @@ def status_published(status: Status, *, edited: bool = False) -> None:
     """
     from fedikit.core.state import current
 
-    if (edited or not current().feeds.precomputed) and _heard(active_channels(), _timeline):
+    if (edited or not current().feeds.precomputed) and streamed(status):
         jobs.enqueue("core.stream_status", status_id=status.id, edited=edited)
+
+
+def streamed(status: Status) -> bool:
+    """Whether anyone may want ``status`` live now: someone listens to a timeline channel (or who listens
+    cannot be told)."""
+    return _heard(active_channels(), _timeline)
 
 
 def status_fanned_out(status: Status, feeds: list[str]) -> None:
