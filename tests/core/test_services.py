@@ -226,6 +226,20 @@ def test_a_failing_follow_up_is_tried_again_alone_and_the_others_still_run(
     assert [n.status_id for n in notifications(bob, "status")] == [status.id]  # once, though a step failed
 
 
+def test_a_poll_an_edit_adds_or_removes_shows_at_once(fedikit_app: Flask, alice: Account) -> None:
+    """A status just posted knows it has no poll (no query to ask); an edit that changes that says so."""
+    from fedikit.core.api.serializers.statuses import status as entity
+    from fedikit.core.services.polls import PollSpec
+
+    status = statuses.post(alice, "which one")
+    with fedikit_app.test_request_context():
+        assert entity(alice, status)["poll"] is None
+        statuses.edit(alice, status, "which one?", poll=PollSpec(options=("this", "that"), expires_in=3600))
+        assert [o["title"] for o in entity(alice, status)["poll"]["options"]] == ["this", "that"]
+        statuses.edit(alice, status, "never mind", poll=None)
+        assert entity(alice, status)["poll"] is None
+
+
 # ---------------------------------------------------------------- delete
 
 

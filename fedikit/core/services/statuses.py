@@ -446,6 +446,7 @@ def edit(
     elif existing is not None:
         db.session.delete(existing)  # its votes go with it (ON DELETE CASCADE)
         existing = None
+    set_committed_value(status, "poll", existing)  # what the status now has, for whoever reads it next
     _mention_new(status, editor, rendered.mentioned)
     return _edited(status, editor, existing.options if existing is not None else None)
 

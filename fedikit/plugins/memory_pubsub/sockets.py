@@ -53,6 +53,7 @@ class SocketPubSub(MemoryPubSub):
         self._sender_pid = 0
         self._peers: dict[str, tuple[int, frozenset[str]]] = {}  # channels file -> (mtime_ns, channels)
         self._closed = False
+        self._writing = threading.Lock()
 
     # ------------------------------------------------------------ publishing
 
@@ -125,12 +126,13 @@ class SocketPubSub(MemoryPubSub):
 
     def _write_channels(self) -> None:
         """Tell the other processes (through ``active_channels``) what this one listens to now."""
-        with self._lock:
-            text = "\n".join(sorted(self._subscribers))
-        path = self._folder / f"{os.getpid()}.channels"
-        partial = path.with_suffix(f".{threading.get_ident()}.partial")
-        partial.write_text(text)
-        partial.replace(path)
+        with self._writing:  # one writer at a time: an older list never replaces a newer one
+            with self._lock:
+                text = "\n".join(sorted(self._subscribers))
+            path = self._folder / f"{os.getpid()}.channels"
+            partial = path.with_suffix(".partial")
+            partial.write_text(text)
+            partial.replace(path)
 
     # ------------------------------------------------------------ who listens
 
