@@ -177,6 +177,12 @@ class _SQLiteCompiler(SQLiteCompiler):
 def prepare_engine(engine: Engine) -> None:
     """Per-dialect adjustments made once when the app's engine exists."""
     if engine.dialect.name == "sqlite":
+        import sqlite3
+
+        from fedikit.plugin_api import StartupError
+
+        if sqlite3.sqlite_version_info < (3, 35):  # UPDATE ... RETURNING; json_each is built in from 3.38
+            raise StartupError(f"SQLite 3.35 or later is needed (this Python has {sqlite3.sqlite_version})")
         engine.dialect.statement_compiler = _SQLiteCompiler
     else:
         _ping_after_idle(engine)
@@ -191,8 +197,11 @@ def _ping_after_idle(engine: Engine) -> None:
 
     A check costs a round trip; on a busy instance connections go back and
     forth many times a second, and checking each time (``pool_pre_ping``) cost a
-    round trip per request and per job. A connection found dead is replaced at
-    once, without the caller seeing it.
+    round trip per request and per job. An idle connection found dead is
+    replaced at once, without the caller seeing it. The trade: when the server
+    restarts under load, the first statement on a connection used moments
+    before fails (one request or job per process, retried as jobs are);
+    SQLAlchemy then replaces the whole pool.
     """
     from sqlalchemy.exc import DisconnectionError
 

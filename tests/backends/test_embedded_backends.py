@@ -142,6 +142,34 @@ class TestSocketPubSub(PubSubConformance):
         assert list(folder.iterdir()) == []  # it removed its socket and its channels when it closed
         assert "timeline:public" not in pubsub.active_channels()
 
+    def test_a_burst_reaches_another_process_whole_and_in_order(self, fedikit_app: Flask) -> None:
+        # The kernel queues few datagrams per socket (net.unix.max_dgram_qlen, often 10): senders wait for room.
+        pubsub = fedikit_app.extensions["fedikit"].streaming
+        folder = Path(fedikit_app.config["FEDIKIT_DATA_DIR"]) / "streaming"
+        script = textwrap.dedent(
+            f"""
+            from pathlib import Path
+            from fedikit.plugins.memory_pubsub.sockets import SocketPubSub
+            pubsub = SocketPubSub(Path({str(folder)!r}))
+            subscription = pubsub.subscribe(["timeline:public"])
+            print("listening", flush=True)
+            got = [subscription.get(timeout=20) for _ in range(300)]
+            print(sum(1 for g in got if g is not None), [g[1] for g in got if g][:3], got[-1], flush=True)
+            pubsub.close()
+            """
+        )
+        listener = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        try:
+            assert listener.stdout.readline().strip() == "listening"
+            started = time.monotonic()
+            for n in range(300):
+                pubsub.publish("timeline:public", f"m{n}")
+            assert time.monotonic() - started < 10
+            assert listener.stdout.readline().strip() == "300 ['m0', 'm1', 'm2'] ('timeline:public', 'm299')"
+            assert listener.wait(timeout=20) == 0
+        finally:
+            listener.kill()
+
     def test_a_process_that_ended_is_forgotten(self, fedikit_app: Flask) -> None:
         pubsub = fedikit_app.extensions["fedikit"].streaming
         folder = Path(fedikit_app.config["FEDIKIT_DATA_DIR"]) / "streaming"

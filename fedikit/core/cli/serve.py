@@ -18,7 +18,13 @@ from fedikit.plugin_api import StartupError
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=3000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="Processes (default: WEB_CONCURRENCY).")
+@click.option(
+    "--workers",
+    default=None,
+    type=int,
+    help="Processes (default: WEB_CONCURRENCY). Set WEB_CONCURRENCY in the env file instead when other "
+    "fedikit commands must reach the web processes' streams (without Redis).",
+)
 @click.option("--threads", default=None, type=int, help="Threads per process (default: MAX_THREADS).")
 @click.option("--tls", is_flag=True, help="Serve https with a self-signed certificate made on first use.")
 def serve(host: str, port: int, workers: int | None, threads: int | None, tls: bool) -> None:
@@ -120,7 +126,7 @@ try:  # gunicorn is a dependency of ``fedikit serve`` only
 except ImportError:  # pragma: no cover
     _GunicornLogger = object  # type: ignore[assignment,misc]
 
-_TOKEN_IN_QUERY = re.compile(r"(access_token=)[^&]*")
+_TOKEN_IN_QUERY = re.compile(r"(access(?:_|%5[fF])token=)[^&]*")
 
 
 class AccessLog(_GunicornLogger):  # type: ignore[misc,valid-type]
@@ -135,9 +141,15 @@ class AccessLog(_GunicornLogger):  # type: ignore[misc,valid-type]
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:
             return
+        try:
+            self._line(resp, req, environ, request_time)
+        except Exception:  # a log line must never cost the request its clean-up
+            self.error("could not write the access log line", exc_info=True)
+
+    def _line(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         target = req.path
         if req.query:
-            query = req.query if "access_token=" not in req.query else _TOKEN_IN_QUERY.sub(r"\1[FILTERED]", req.query)
+            query = _TOKEN_IN_QUERY.sub(r"\1[FILTERED]", req.query) if "token=" in req.query else req.query
             target = f"{target}?{query}"
         self.access_log.info(
             '%s - - %s "%s %s HTTP/%s.%s" %s %s "%s" "%s" %.1fms',

@@ -10,6 +10,7 @@ else). Expiry is by wall clock, the one clock processes share.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -48,16 +49,22 @@ class SQLiteCache:
         self._clock = clock
         self._local = threading.local()
         self._writes = 0
-        self._connection().execute(_SCHEMA)
+        # Made with a connection of its own, closed at once: the app is built before gunicorn forks, and a
+        # SQLite connection must not be carried into a forked process.
+        with contextlib.closing(self._connect()) as setup:
+            setup.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self._path, timeout=10, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: no wait for the disk at each write
+        return connection
 
     def _connection(self) -> sqlite3.Connection:
         held = getattr(self._local, "connection", None)
         if held is not None and held[0] == os.getpid():
             return held[1]
-        # one connection per thread and process (never one carried across a fork)
-        connection = sqlite3.connect(self._path, timeout=10, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=OFF")
+        connection = self._connect()  # one per thread and process (never one carried across a fork)
         self._local.connection = (os.getpid(), connection)
         return connection
 

@@ -9,9 +9,11 @@ the message as one datagram to every other socket in the folder; a socket
 whose process has ended is removed by the first publisher that finds it so.
 A process that only publishes (a CLI command revoking a token) binds nothing.
 
-Messages are small (``{"event":"update","id":…}``): one that does not fit a
-datagram is refused. A receiver that has stopped reading for a second makes
-the publisher drop the message with a warning: streaming is best effort.
+Messages are small (``{"event":"update","id":…}``): one over 16 KB is
+refused. Each publisher keeps a socket connected to each other process, so
+a send waits for room in that process's queue (the kernel's
+``net.unix.max_dgram_qlen`` datagrams) while it reads; one that has not made
+room for a second loses the message, with a warning: streaming is best effort.
 """
 
 from __future__ import annotations
@@ -47,11 +49,14 @@ class SocketPubSub(MemoryPubSub):
             )
         self._folder = folder
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)  # only this user's processes may send to the sockets or read the lists
         self._pid = 0  # the process that bound ``_receiver``; a forked child binds its own
         self._receiver: socket.socket | None = None
-        self._sender: socket.socket | None = None
+        self._peers_out: dict[str, socket.socket] = {}  # socket path -> a socket connected to it
         self._sender_pid = 0
-        self._peers: dict[str, tuple[int, frozenset[str]]] = {}  # channels file -> (mtime_ns, channels)
+        # channels file -> (its inode, size and mtime; the channels it lists)
+        self._peers: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
+        self._connecting = threading.Lock()
         self._closed = False
         self._writing = threading.Lock()
 
@@ -63,28 +68,50 @@ class SocketPubSub(MemoryPubSub):
             raise BackendError(f"streaming message of {len(data)} bytes; at most {MAX_MESSAGE} go between processes")
         super().publish(channel, message)  # this process's own subscribers
         own = f"{os.getpid()}.sock"
-        sender = self._sending_socket()
         for entry in os.scandir(self._folder):
             if not entry.name.endswith(".sock") or entry.name == own:
                 continue
+            pid = entry.name.removesuffix(".sock")
             try:
-                sender.sendto(data, entry.path)
+                self._peer(entry.path).send(data)
             except (ConnectionRefusedError, FileNotFoundError):  # its process has ended
-                self._forget(entry.name.removesuffix(".sock"))
+                self._drop_peer(entry.path)
+                self._forget(pid)
             except TimeoutError:
-                log.warning("process %s reads no streaming messages; one dropped", entry.name.removesuffix(".sock"))
+                log.warning("process %s reads no streaming messages; one dropped", pid)
+            except OSError as exc:  # any other trouble with one process must not keep the others waiting
+                self._drop_peer(entry.path)
+                log.warning("could not pass a streaming message to process %s: %r", pid, exc)
 
-    def _sending_socket(self) -> socket.socket:
-        if self._sender is None or self._sender_pid != os.getpid():
-            sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sender.settimeout(SEND_TIMEOUT)  # a full queue blocks only this long
-            self._sender, self._sender_pid = sender, os.getpid()
-        return self._sender
+    def _peer(self, path: str) -> socket.socket:
+        """A datagram socket connected to the process at ``path`` (kept): a connected socket waits for room
+        in that process's queue (an unconnected one would spin), for at most ``SEND_TIMEOUT``."""
+        with self._connecting:
+            if self._sender_pid != os.getpid():  # forked: the parent's sockets are not this process's
+                self._peers_out, self._sender_pid = {}, os.getpid()
+            sender = self._peers_out.get(path)
+            if sender is None:
+                sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                sender.settimeout(SEND_TIMEOUT)
+                try:
+                    sender.connect(path)
+                except OSError:
+                    sender.close()
+                    raise
+                self._peers_out[path] = sender
+            return sender
+
+    def _drop_peer(self, path: str) -> None:
+        with self._connecting:
+            sender = self._peers_out.pop(path, None)
+        if sender is not None:
+            sender.close()
 
     def _forget(self, pid: str) -> None:
-        for suffix in (".sock", ".channels"):
+        for suffix in (".sock", ".channels", ".partial"):
             with contextlib.suppress(FileNotFoundError):
                 (self._folder / f"{pid}{suffix}").unlink()
+        self._peers.pop(f"{pid}.channels", None)
 
     # ------------------------------------------------------------ subscribing
 
@@ -131,7 +158,11 @@ class SocketPubSub(MemoryPubSub):
                 text = "\n".join(sorted(self._subscribers))
             path = self._folder / f"{os.getpid()}.channels"
             partial = path.with_suffix(".partial")
-            partial.write_text(text)
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            with os.fdopen(os.open(partial, flags, 0o600), "w") as out:  # a new file: never through a link
+                out.write(text)
             partial.replace(path)
 
     # ------------------------------------------------------------ who listens
@@ -143,7 +174,8 @@ class SocketPubSub(MemoryPubSub):
             if not entry.name.endswith(".channels") or entry.name == own:
                 continue
             try:
-                changed = entry.stat().st_mtime_ns
+                found = entry.stat()
+                changed = (found.st_ino, found.st_size, found.st_mtime_ns)  # a new file has a new inode
                 known = self._peers.get(entry.name)
                 if known is None or known[0] != changed:
                     known = (changed, frozenset(Path(entry.path).read_text().split()))
@@ -167,6 +199,6 @@ class SocketPubSub(MemoryPubSub):
             with contextlib.suppress(OSError):
                 receiver.shutdown(socket.SHUT_RDWR)  # wakes the receiving thread (closing alone would not)
             receiver.close()
-        if self._sender is not None:
-            self._sender.close()
-            self._sender = None
+        if self._sender_pid == os.getpid():
+            for path in list(self._peers_out):
+                self._drop_peer(path)
