@@ -7,6 +7,7 @@ its PID afterwards (killed if it does not stop in time).
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,19 @@ def free_port() -> int:
 
 def fedikit(*args: str) -> list[str]:
     return [sys.executable, "-m", "fedikit", *args]
+
+
+def create_person(env: dict[str, str], username: str) -> tuple[str, str]:
+    """A confirmed local account made with ``fedikit accounts create``; its e-mail address and password."""
+    email = f"{username}@example.com"
+    output = subprocess.run(
+        fedikit("accounts", "create", username, "--email", email, "--confirmed"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return email, re.search(r"New password: (\S+)", output).group(1)
 
 
 def answers(url: str) -> Callable[[], bool]:

@@ -91,6 +91,27 @@ def _in_another_process(data_dir: Path, code: str) -> str:
     return subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=60).stdout
 
 
+def _listener(folder: Path, then: str) -> subprocess.Popen:
+    """A process subscribed to ``timeline:public`` through the sockets in ``folder``; it prints "listening",
+    runs ``then`` (with ``subscription`` at hand), and closes."""
+    script = (
+        textwrap.dedent(
+            f"""
+        from pathlib import Path
+        from fedikit.plugins.memory_pubsub.sockets import SocketPubSub
+        pubsub = SocketPubSub(Path({str(folder)!r}))
+        subscription = pubsub.subscribe(["timeline:public"])
+        print("listening", flush=True)
+        """
+        )
+        + textwrap.dedent(then)
+        + "\npubsub.close()\n"
+    )
+    listener = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert listener.stdout is not None and listener.stdout.readline().strip() == "listening"
+    return listener
+
+
 class TestSocketPubSub(PubSubConformance):
     @pytest.fixture
     def fedikit_config(self) -> dict[str, Any]:
@@ -119,20 +140,8 @@ class TestSocketPubSub(PubSubConformance):
     def test_a_subscriber_elsewhere_hears_this_process(self, fedikit_app: Flask) -> None:
         pubsub = fedikit_app.extensions["fedikit"].streaming
         folder = Path(fedikit_app.config["FEDIKIT_DATA_DIR"]) / "streaming"
-        script = textwrap.dedent(
-            f"""
-            from pathlib import Path
-            from fedikit.plugins.memory_pubsub.sockets import SocketPubSub
-            pubsub = SocketPubSub(Path({str(folder)!r}))
-            subscription = pubsub.subscribe(["timeline:public"])
-            print("listening", flush=True)
-            print(subscription.get(timeout=20), flush=True)
-            pubsub.close()
-            """
-        )
-        listener = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        listener = _listener(folder, "print(subscription.get(timeout=20), flush=True)")
         try:
-            assert listener.stdout.readline().strip() == "listening"
             assert "timeline:public" in pubsub.active_channels()
             pubsub.publish("timeline:public", "hello")
             assert listener.stdout.readline().strip() == "('timeline:public', 'hello')"
@@ -146,21 +155,14 @@ class TestSocketPubSub(PubSubConformance):
         # The kernel queues few datagrams per socket (net.unix.max_dgram_qlen, often 10): senders wait for room.
         pubsub = fedikit_app.extensions["fedikit"].streaming
         folder = Path(fedikit_app.config["FEDIKIT_DATA_DIR"]) / "streaming"
-        script = textwrap.dedent(
-            f"""
-            from pathlib import Path
-            from fedikit.plugins.memory_pubsub.sockets import SocketPubSub
-            pubsub = SocketPubSub(Path({str(folder)!r}))
-            subscription = pubsub.subscribe(["timeline:public"])
-            print("listening", flush=True)
+        listener = _listener(
+            folder,
+            """
             got = [subscription.get(timeout=20) for _ in range(300)]
             print(sum(1 for g in got if g is not None), [g[1] for g in got if g][:3], got[-1], flush=True)
-            pubsub.close()
-            """
+            """,
         )
-        listener = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         try:
-            assert listener.stdout.readline().strip() == "listening"
             started = time.monotonic()
             for n in range(300):
                 pubsub.publish("timeline:public", f"m{n}")

@@ -11,32 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from processes import answers, fedikit, free_port, running
+from processes import answers, create_person, fedikit, free_port, running
 
 mastodon = pytest.importorskip("mastodon")
 websocket = pytest.importorskip("websocket")
 pytestmark = pytest.mark.slow
 
 SCOPES = ["read", "write", "follow"]
-
-
-def _person(env: dict[str, str], username: str) -> tuple[str, str]:
-    email = f"{username}@example.com"
-    output = subprocess.run(
-        fedikit("accounts", "create", username, "--email", email, "--confirmed"),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return email, re.search(r"New password: (\S+)", output).group(1)
 
 
 def _client(base_url: str, login: tuple[str, str]) -> Any:
@@ -70,7 +57,7 @@ def test_two_servers_of_two_processes_share_streams_and_rate_limits(tmp_path: Pa
     for key in ("DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL", "STREAMING_BACKEND", "CACHE_BACKEND"):
         env.pop(key, None)
     subprocess.run(fedikit("db", "upgrade"), env=env, check=True, capture_output=True)
-    alice_login, bob_login = _person(env, "alice"), _person(env, "bob")
+    alice_login, bob_login = create_person(env, "alice"), create_person(env, "bob")
     log = tmp_path / "processes.log"
     a_url, b_url = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
     with (

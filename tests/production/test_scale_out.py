@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from processes import answers, eventually, fedikit, free_port, redis_server, running
+from processes import answers, create_person, eventually, fedikit, free_port, redis_server, running
 
 mastodon = pytest.importorskip("mastodon")
 websocket = pytest.importorskip("websocket")
@@ -40,18 +39,6 @@ class Node:
     def stream(self, token: str) -> Any:
         url = f"ws://127.0.0.1:{self.port}/api/v1/streaming?stream=user"
         return websocket.create_connection(url, header=[f"Authorization: Bearer {token}"], timeout=30)
-
-
-def _person(env: dict[str, str], username: str) -> tuple[str, str]:
-    email = f"{username}@example.com"
-    output = subprocess.run(
-        fedikit("accounts", "create", username, "--email", email, "--confirmed"),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return email, re.search(r"New password: (\S+)", output).group(1)
 
 
 def _updates(ws: Any, count: int) -> list[str]:
@@ -80,7 +67,7 @@ def test_two_web_nodes_and_a_worker_share_feeds_jobs_and_streams(tmp_path: Path,
             "RATE_LIMITS": "sign_in_ip=1000/300,sign_in_login=1000/3600",
         }
         subprocess.run(fedikit("db", "upgrade"), env=env, check=True, capture_output=True)
-        alice_login, bob_login = _person(env, "alice"), _person(env, "bob")
+        alice_login, bob_login = create_person(env, "alice"), create_person(env, "bob")
         log = tmp_path / "processes.log"
         with (
             running(
