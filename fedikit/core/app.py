@@ -213,15 +213,7 @@ def _engine_options(settings: dict[str, Any]) -> dict[str, Any]:
     pool = str(settings.get("DB_POOL") or settings["MAX_THREADS"] + settings["JOB_WORKERS"])
     if not pool.isdigit() or int(pool) < 1:
         raise StartupError(f"DB_POOL: expected a number of connections, got {pool!r}")
-    # No JIT: the timeline queries' correlated subqueries push their estimated
-    # cost past jit_above_cost, and compiling them took 100 ms for a 2 ms query.
-    # Generic plans: psycopg prepares every statement run five times, and then
-    # PostgreSQL plans the home feed's query again on each run unless told to
-    # keep one plan: 5.8 ms of planning for 3 ms of work. Every statement here
-    # takes ids and times as parameters, whose plan does not change with them.
     # Pooled connections are checked only after sitting unused (db.IDLE_BEFORE_PING), not on every use.
-    return {
-        "pool_size": int(pool),
-        "max_overflow": 10,
-        "connect_args": {"options": "-c jit=off -c plan_cache_mode=force_generic_plan"},
-    }
+    from fedikit.core import postgres
+
+    return {"pool_size": int(pool), "max_overflow": 10, **postgres.engine_options()}

@@ -185,7 +185,10 @@ def prepare_engine(engine: Engine) -> None:
             raise StartupError(f"SQLite 3.35 or later is needed (this Python has {sqlite3.sqlite_version})")
         engine.dialect.statement_compiler = _SQLiteCompiler
     else:
+        from fedikit.core import postgres
+
         _ping_after_idle(engine)
+        event.listen(engine, "connect", postgres.connected)
 
 
 IDLE_BEFORE_PING = 10.0  # seconds a pooled connection may sit unused and still be lent without a check
