@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,12 @@ def test_two_web_nodes_and_a_worker_share_feeds_jobs_and_streams(tmp_path: Path,
             bob.account_follow(bob.account_lookup("alice").id)  # through node B
             on_a, on_b = node_a.stream(bob.access_token), node_b.stream(bob.access_token)
             try:
-                posted = alice.status_post("hello from node A")  # its fan-out runs in the worker
-                assert _updates(on_a, 1) == _updates(on_b, 1) == ["<p>hello from node A</p>"]
+                # Both streams are read all along, as clients read them: the server pings every heartbeat and
+                # closes a stream whose client has not answered by the next one.
+                with ThreadPoolExecutor(2) as readers:
+                    received = [readers.submit(_updates, ws, 1) for ws in (on_a, on_b)]
+                    posted = alice.status_post("hello from node A")  # its fan-out runs in the worker
+                    assert [r.result(60) for r in received] == [["<p>hello from node A</p>"]] * 2
                 home = eventually(lambda: bob.timeline_home(), what="the post in bob's home, read through node B")
                 assert [s.id for s in home] == [posted.id]
             finally:
