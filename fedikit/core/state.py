@@ -47,6 +47,8 @@ class Fedikit:
     backends: dict[BackendKind, Any] = dataclasses.field(default_factory=dict)
     moderation_filters: list[Any] = dataclasses.field(default_factory=list)
     renders: Renders = dataclasses.field(default_factory=Renders)  # see fedikit.core.renders
+    # What services keep between requests and jobs, per app (e.g. the domain blocks: services.domain_blocks)
+    memo: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def feeds(self) -> FeedStore:

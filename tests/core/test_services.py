@@ -770,3 +770,27 @@ def test_deleting_a_self_boosted_status_fixes_the_count(fedikit_app: Any) -> Non
     assert author.statuses_count == 2
     statuses.delete(author, status)
     assert author.statuses_count == 0
+
+
+@pytest.mark.usefixtures("fedikit_app")
+def test_domain_blocks_apply_at_once_here_and_within_max_age_when_written_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fedikit.core.models import DomainBlock
+    from fedikit.core.services import domain_blocks
+
+    assert domain_blocks.policy("social.spam.example") == domain_blocks.NO_BLOCK
+    domain_blocks.block("spam.example", severity="suspend")  # through this process: applies at once
+    assert domain_blocks.policy("social.spam.example").suspended
+    assert domain_blocks.policy("Spam.Example:8443").suspended
+    assert domain_blocks.policy("example") == domain_blocks.NO_BLOCK
+
+    # Written by another process (a web node, a worker, the CLI): this process still uses its copy...
+    db.session.add(DomainBlock(domain="other.example", severity="silence", reject_media=True))
+    db.session.commit()
+    assert domain_blocks.policy("other.example") == domain_blocks.NO_BLOCK
+    # ... until it is MAX_AGE old
+    monkeypatch.setattr(domain_blocks, "MAX_AGE", 0.0)
+    assert domain_blocks.policy("other.example") == domain_blocks.Policy("silence", reject_media=True)
+    assert domain_blocks.unblock("spam.example")
+    assert domain_blocks.policy("social.spam.example") == domain_blocks.NO_BLOCK

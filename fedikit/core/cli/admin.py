@@ -233,7 +233,7 @@ def domains_group() -> None:
 @click.option("--reject-reports", is_flag=True, help="Drop reports from the domain.")
 @click.option("--comment", default="", help="Public comment shown with the block.")
 def domains_block(domain: str, severity: str, reject_media: bool, reject_reports: bool, comment: str) -> None:
-    """Block DOMAIN (and its subdomains), or change its block."""
+    """Block DOMAIN (and its subdomains), or change its block; running servers apply it within a second."""
     from fedikit.core.errors import ValidationError
     from fedikit.core.services import domain_blocks
 

@@ -16,14 +16,15 @@ ask :func:`policy` before accepting anything from a domain.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from flask import g, has_app_context
 from sqlalchemy import select
 
 from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import DomainBlock
+from fedikit.core.state import current
 
 SEVERITIES = ("noop", "silence", "suspend")
 
@@ -65,35 +66,39 @@ def _candidates(domain: str) -> list[str]:
     return ([domain] if port else []) + [".".join(labels[i:]) for i in range(len(labels))]
 
 
-def find(domain: str) -> DomainBlock | None:
-    """The block that applies to ``domain`` (its own, else its nearest parent's), or None."""
-    candidates = _candidates(domain)
-    blocks = {b.domain: b for b in db.session.scalars(select(DomainBlock).where(DomainBlock.domain.in_(candidates)))}
-    return next((blocks[c] for c in candidates if c in blocks), None)
+_POLICIES = select(DomainBlock.domain, DomainBlock.severity, DomainBlock.reject_media, DomainBlock.reject_reports)
+MAX_AGE = 1.0  # seconds a process uses its copy of the blocks before reading them again
+_COPY = "domain_blocks"  # the copy's key in the app's memo: (read at, {domain: Policy})
 
 
 def policy(domain: str | None) -> Policy:
-    """The policy for ``domain``; local accounts (``None``) are never blocked.
+    """The policy for ``domain`` (its own block, else its nearest parent's); local accounts (``None``)
+    are never blocked.
 
-    Remembered for the rest of the request or job (an activity asks about its
-    domain several times); a change made meanwhile by this app context is seen.
+    Every activity received asks, most of them more than once, so each
+    process keeps a copy of all the blocks (a few thousand rows on the
+    largest instances) and reads them again after ``MAX_AGE``: a change made
+    by another process (a web node, a worker, ``fedikit domains block``)
+    applies here within a second; one made by this process, at once.
     """
     if not domain:
         return NO_BLOCK
-    known: dict[str, Policy] = g.setdefault(_MEMO, {}) if has_app_context() else {}
-    key = _normal(domain)
-    if key not in known:
-        block = find(domain)
-        known[key] = NO_BLOCK if block is None else Policy(block.severity, block.reject_media, block.reject_reports)
-    return known[key]
+    policies = _policies()
+    return next((policies[c] for c in _candidates(domain) if c in policies), NO_BLOCK)
 
 
-_MEMO = "fedikit_domain_policies"
+def _policies() -> dict[str, Policy]:
+    memo = current().memo
+    now = time.monotonic()
+    copy = memo.get(_COPY)
+    if copy is None or now - copy[0] >= MAX_AGE:
+        rows = db.session.execute(_POLICIES)
+        copy = memo[_COPY] = (now, {row[0]: Policy(*row[1:]) for row in rows})
+    return copy[1]
 
 
 def _forget() -> None:
-    if has_app_context():
-        g.pop(_MEMO, None)
+    current().memo.pop(_COPY, None)
 
 
 def block(

@@ -357,7 +357,7 @@ def receive(
         for mention in status.mentions:
             if mention.account.local:
                 notify(mention.account, "mention", author, status)
-        db.session.commit()
+        commit_keeping_state()  # the hooks and jobs read the status as written (no read-back per attribute)
     except IntegrityError:  # delivered (or fetched) twice at once, or a new hashtag stored meanwhile
         db.session.rollback()
         stored = find_by_uri(uri)
