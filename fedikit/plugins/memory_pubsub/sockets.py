@@ -75,7 +75,6 @@ class SocketPubSub(MemoryPubSub):
             try:
                 self._peer(entry.path).send(data)
             except (ConnectionRefusedError, FileNotFoundError):  # its process has ended
-                self._drop_peer(entry.path)
                 self._forget(pid)
             except TimeoutError:
                 log.warning("process %s reads no streaming messages; one dropped", pid)
@@ -108,6 +107,8 @@ class SocketPubSub(MemoryPubSub):
             sender.close()
 
     def _forget(self, pid: str) -> None:
+        """Everything about process ``pid``: its files, its list as read, the socket connected to it."""
+        self._drop_peer(str(self._folder / f"{pid}.sock"))
         for suffix in (".sock", ".channels", ".partial"):
             with contextlib.suppress(FileNotFoundError):
                 (self._folder / f"{pid}{suffix}").unlink()
