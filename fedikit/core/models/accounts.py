@@ -80,6 +80,10 @@ class Account(SnowflakeMixin, TimestampMixin, Base):
 
 # One account per username and domain, whatever the case of the username.
 Index("ix_accounts_username_domain", func.lower(Account.username), func.coalesce(Account.domain, ""), unique=True)
+# The few suspended accounts: every status read leaves their posts out (visibility), and without this index
+# PostgreSQL reads the whole accounts table (remote accounts included) to find them, on every timeline page.
+_SUSPENDED = Account.suspended_at.is_not(None)
+Index("ix_accounts_suspended", Account.id, postgresql_where=_SUSPENDED, sqlite_where=_SUSPENDED)
 
 
 class User(SnowflakeMixin, TimestampMixin, Base):
