@@ -49,6 +49,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return value.replace(tzinfo=dt.UTC)
         return value
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # PostgreSQL's timestamptz always comes back with its zone: nothing to add, and a page of
+        # statuses reads a few hundred of them (the inner type's processing, if any, is kept).
+        if dialect.name == "postgresql":
+            return self.impl_instance.result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)
+
 
 class IdList(TypeDecorator[list[int]]):
     """A list of ids bound as one parameter: an array on PostgreSQL, a JSON array elsewhere (SQLite)."""

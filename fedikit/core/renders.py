@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy.orm.attributes import instance_state
 
 MAX_AGE = 60.0  # seconds a render may be served
 MAX_ENTRIES = 4000  # renders kept per process (a status's is about 2 KB)
@@ -37,10 +37,13 @@ MAX_ENTRIES = 4000  # renders kept per process (a status's is about 2 KB)
 def key_for(row: Any) -> tuple[str, int, Any] | None:
     """The key of ``row``'s render: its table, id and ``updated_at``; None for a row with changes not
     yet written (its ``updated_at`` is about to change): render it afresh."""
-    state = inspect(row)
-    if not state.persistent or state.modified:
+    state = instance_state(row)  # read directly: a page asks for a few dozen keys
+    if state.key is None or state.modified:
         return None
-    return (row.__tablename__, row.id, row.updated_at)
+    stamp = state.dict.get("updated_at")
+    if stamp is None:  # expired since it was read: read it again
+        stamp = row.updated_at
+    return (row.__tablename__, state.key[1][0], stamp)
 
 
 class Renders:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -59,3 +60,13 @@ def test_streamed_results_use_a_named_cursor_with_the_same_placeholders() -> Non
         execution_options={"stream_results": True, "max_row_buffer": 2},
     )
     assert streamed.scalars().all() == ["s1", "s2", "s3"]
+
+
+@pytest.mark.usefixtures("postgresql")
+def test_times_come_back_zone_aware_whatever_the_session_time_zone() -> None:
+    written = dt.datetime(2026, 11, 28, 12, 30, tzinfo=dt.UTC)
+    db.session.add(Account(username="timely", uri="https://example.com/timely", last_status_at=written))
+    db.session.flush()
+    db.session.execute(text("SET LOCAL TIME ZONE 'Asia/Tokyo'"))
+    read = db.session.scalar(select(Account.last_status_at).where(Account.username == "timely"))
+    assert read == written and read.utcoffset() == dt.timedelta(hours=9)
