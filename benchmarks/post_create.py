@@ -62,6 +62,8 @@ def main() -> None:
         p50 = sorted(requests)[len(requests) // 2]
         verdict = "within" if p50 < TARGET_P50_MS else "OVER"
         print(f"POST /api/v1/statuses: {summary(requests)}")
+        print(f"  plain posts: {summary(requests[0::2])}")
+        print(f"  with a hashtag and a mention: {summary(requests[1::2])}")
         print(f"SQL queries per request: {queries_plain} plain, {queries_tagged} with a hashtag and a mention")
         print(f"jobs after each post (not in the request): {summary(background)}")
         print(f"post creation p50 {p50:.2f} ms ({verdict} the {TARGET_P50_MS:.0f} ms target)")
