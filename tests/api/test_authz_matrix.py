@@ -31,7 +31,7 @@ from sqlalchemy import select
 from fedikit.core.api.routes import ROUTES
 from fedikit.core.db import db
 from fedikit.core.models import Account, AccountConversation, Notification, Poll
-from fedikit.core.services import polls, relationships
+from fedikit.core.services import polls, relationships, reports
 from fedikit.core.services import statuses as status_service
 from fedikit.core.services.accounts import create_local_account
 from fedikit.plugin_api.testing import settle
@@ -71,6 +71,8 @@ PUBLIC = (OK, 403, OK, OK, OK)  # anonymous allowed; a token sent must hold the 
 USER = (401, 403, 422, OK, OK)  # a user's token with the scope; acts on the caller's own things
 OWNER_ONLY = (401, 403, 422, OK, 404)  # the owner's resource: anyone else is told it does not exist
 ANY_TOKEN = (401, OK, OK, OK, OK)  # any valid token, no particular scope
+# admin:* scopes, which none of these tokens holds (moderators' tokens: tests/api/test_admin_reports.py)
+ADMIN = (401, 403, 403, 403, 403)
 
 S = "/api/v1/statuses/<id>"
 A = "/api/v1/accounts/<id>"
@@ -188,6 +190,13 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any, Any]] = {
     ("DELETE", "/api/v1/domain_blocks"): USER,
     ("GET", "/api/v1/preferences"): USER,
     ("POST", "/api/v1/reports"): USER,  # reports ``other``'s account: anyone signed in may
+    ("GET", "/api/v1/admin/reports"): ADMIN,
+    ("GET", "/api/v1/admin/reports/<id>"): ADMIN,
+    ("PUT", "/api/v1/admin/reports/<id>"): ADMIN,
+    ("POST", "/api/v1/admin/reports/<id>/assign_to_self"): ADMIN,
+    ("POST", "/api/v1/admin/reports/<id>/unassign"): ADMIN,
+    ("POST", "/api/v1/admin/reports/<id>/resolve"): ADMIN,
+    ("POST", "/api/v1/admin/reports/<id>/reopen"): ADMIN,
     # --------------------------------------------------------------- conversations, featured tags, notes, profile
     # (<id>: the owner's conversation with ``other``, the owner's featured tag)
     ("GET", "/api/v1/conversations"): USER,
@@ -301,6 +310,7 @@ class World:
         )
         assert upload.status_code == 200, upload.text
         featured = self._made("/api/v1/featured_tags", {"name": HASHTAG})
+        report = reports.file(self.other.account, owner, comment="a report about the owner")
         # what fills <param>, by the path before it
         self.path_values = {
             "/api/v1/accounts": str(owner.id),
@@ -319,6 +329,7 @@ class World:
             "/api/v1/media": upload.json["id"],
             "/api/v1/conversations": str(conversation_id),
             "/api/v1/featured_tags": featured["id"],
+            "/api/v1/admin/reports": str(report.id),
         }
         self.app_token = self._app_only_token()
 

@@ -37,7 +37,7 @@ def test_pending_lists_unapplied_revisions_until_upgraded(database: dict[str, st
         close_app(app)
         return
     app = make_app({}, data_dir=str(tmp_path), migrate=False)
-    assert pending(app) == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "sql_search_0001"]
+    assert pending(app) == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "sql_search_0001"]
     from fedikit.core.database import upgrade
 
     upgrade(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fedikit.core.api.v1 import (
     accounts,
+    admin_reports,
     apps,
     conversations,
     discovery,
@@ -144,6 +145,13 @@ ROUTES = [
     ("/api/v1/favourites", ["GET"], saved.favourites),
     ("/api/v1/bookmarks", ["GET"], saved.bookmarks),
     ("/api/v1/reports", ["POST"], reports.create),
+    ("/api/v1/admin/reports", ["GET"], admin_reports.index),
+    ("/api/v1/admin/reports/<id>", ["GET"], admin_reports.show),
+    ("/api/v1/admin/reports/<id>", ["PUT"], admin_reports.update),
+    ("/api/v1/admin/reports/<id>/assign_to_self", ["POST"], admin_reports.assign_to_self),
+    ("/api/v1/admin/reports/<id>/unassign", ["POST"], admin_reports.unassign),
+    ("/api/v1/admin/reports/<id>/resolve", ["POST"], admin_reports.resolve),
+    ("/api/v1/admin/reports/<id>/reopen", ["POST"], admin_reports.reopen),
     ("/api/v1/domain_blocks", ["GET"], saved.domain_blocks),
     ("/api/v1/domain_blocks", ["POST"], saved.block_domain),
     ("/api/v1/domain_blocks", ["DELETE"], saved.unblock_domain),

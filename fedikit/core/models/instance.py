@@ -59,6 +59,7 @@ class Report(SnowflakeMixin, TimestampMixin, Base):
     forwarded: Mapped[bool] = mapped_column(default=False)
     action_taken_at: Mapped[dt.datetime | None]
     assigned_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    action_taken_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     uri: Mapped[str | None] = mapped_column(String(2048))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

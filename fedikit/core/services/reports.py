@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from fedikit.core.db import db
+from fedikit.core.db import db, utcnow
 from fedikit.core.errors import NotFound, ValidationError
-from fedikit.core.models import Account, InstanceRule, Report, Status
+from fedikit.core.models import Account, InstanceRule, Report, Role, Status, User
 from fedikit.core.services import domain_blocks
 from fedikit.core.state import current
 from fedikit.core.visibility import can_see
@@ -45,13 +45,9 @@ def file(
         raise ValidationError("Validation failed: too many statuses or rules")
     if rule_ids:
         category = "violation"  # as Mastodon: rules make it a violation report whatever was asked
-    if category not in CATEGORIES:
-        raise ValidationError(f"Validation failed: category must be one of {', '.join(CATEGORIES)}")
+    _check_category(category)
     statuses = _statuses_of(target, status_ids, reporter)
-    rules = list(dict.fromkeys(int(r) for r in rule_ids))
-    known = set(db.session.scalars(select(InstanceRule.id).where(InstanceRule.id.in_(rules)))) if rules else set()
-    if set(rules) - known:
-        raise ValidationError("Validation failed: Rule ids must name rules of this instance")
+    rules = _rules(rule_ids)
     report = Report(
         account_id=reporter.id,
         target_account_id=target.id,
@@ -65,6 +61,20 @@ def file(
     db.session.commit()
     current().emit("reported", report=report, target=target, statuses=statuses)
     return report
+
+
+def _check_category(category: str) -> None:
+    if category not in CATEGORIES:
+        raise ValidationError(f"Validation failed: category must be one of {', '.join(CATEGORIES)}")
+
+
+def _rules(rule_ids: Sequence[int]) -> list[int]:
+    """The rule ids, without repeats; each must name a rule of this instance (422 otherwise)."""
+    rules = list(dict.fromkeys(int(r) for r in rule_ids))
+    known = set(db.session.scalars(select(InstanceRule.id).where(InstanceRule.id.in_(rules)))) if rules else set()
+    if set(rules) - known:
+        raise ValidationError("Validation failed: Rule ids must name rules of this instance")
+    return rules
 
 
 def _statuses_of(target: Account, status_ids: Sequence[int], viewer: Account | None) -> list[Status]:
@@ -92,5 +102,59 @@ def receive(sender: Account, target: Account, statuses: Sequence[Status], commen
         category="other",
     )
     db.session.add(report)
+    db.session.commit()
+    return report
+
+
+# ---------------------------------------------------------------- moderation (the admin API)
+
+MODERATORS = frozenset({Role.OWNER.value, Role.ADMIN.value, Role.MODERATOR.value})  # Mastodon's manage_reports
+
+
+def may_moderate(user: User | None) -> bool:
+    return user is not None and user.role in MODERATORS
+
+
+def for_moderators(
+    *, resolved: bool = False, account_id: int | None = None, target_account_id: int | None = None
+) -> Select[tuple[Report]]:
+    """The reports a moderator's list shows: open ones unless ``resolved``, optionally by reporter or target."""
+    query = select(Report).where(Report.action_taken_at.is_not(None) if resolved else Report.action_taken_at.is_(None))
+    if account_id is not None:
+        query = query.where(Report.account_id == account_id)
+    if target_account_id is not None:
+        query = query.where(Report.target_account_id == target_account_id)
+    return query
+
+
+def recategorize(report: Report, *, category: str | None = None, rule_ids: Sequence[int] | None = None) -> Report:
+    """Change what the report is about (the moderator's reading of it); 422 for an unknown category or rule."""
+    if category is not None:
+        _check_category(category)
+        report.category = category
+    if rule_ids is not None:
+        report.rule_ids = _rules(rule_ids)
+    db.session.commit()
+    return report
+
+
+def assign(report: Report, moderator: Account | None) -> Report:
+    """Hand the report to ``moderator``; None takes it back from whoever had it."""
+    report.assigned_account_id = moderator.id if moderator is not None else None
+    db.session.commit()
+    return report
+
+
+def resolve(report: Report, moderator: Account) -> Report:
+    """Mark the report handled by ``moderator`` (again: the latest moderator and time are kept)."""
+    report.action_taken_at = utcnow()
+    report.action_taken_by_account_id = moderator.id
+    db.session.commit()
+    return report
+
+
+def reopen(report: Report) -> Report:
+    report.action_taken_at = None
+    report.action_taken_by_account_id = None
     db.session.commit()
     return report

@@ -111,14 +111,44 @@ def credential_account(user: User) -> dict[str, Any]:
         "discoverable": a.discoverable,
         "indexable": a.indexable,
     }
-    data["role"] = {
+    data["role"] = role(user)
+    return data
+
+
+def role(user: User) -> dict[str, Any]:
+    """Mastodon's Role of a user (its permission bits as Mastodon's default roles hold them)."""
+    return {
         "id": {"owner": "3", "admin": "2", "moderator": "1", "user": "-99"}[user.role],
         "name": "" if user.role == "user" else user.role.capitalize(),
         "color": "",
         "permissions": ROLE_PERMISSIONS[user.role],
         "highlighted": user.role != "user",
     }
-    return data
+
+
+def admin_account(a: Account, user: User | None) -> dict[str, Any]:
+    """Mastodon's Admin::Account: what moderators see of an account and, for a local one, its user.
+
+    Sign-in addresses are not recorded here: ``ip`` is null and ``ips`` empty."""
+    return {
+        "id": str(a.id),
+        "username": a.username,
+        "domain": a.domain,
+        "created_at": iso(a.created_at),
+        "email": user.email if user is not None else None,
+        "ip": None,
+        "ips": [],
+        "locale": (user.locale or "en") if user is not None else None,
+        "invite_request": None,
+        "role": role(user) if user is not None else None,
+        "confirmed": user is not None and user.confirmed_at is not None,
+        "approved": user is not None and bool(user.approved),
+        "disabled": user is not None and bool(user.disabled),
+        "silenced": a.silenced_at is not None,
+        "suspended": a.suspended_at is not None,
+        "sensitized": False,
+        "account": account(a),
+    }
 
 
 def _pending_requests(a: Account) -> int:
