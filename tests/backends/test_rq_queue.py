@@ -62,6 +62,46 @@ class TestRQQueue(JobQueueConformance):
         ]
 
 
+def test_a_taken_job_is_always_in_a_list_drain_sees(instance: dict[str, Any]) -> None:
+    """A worker's take moves the job to its queue's intermediate list in one step: at no moment is it in no list
+    (a worker killed right after the take leaves it there, for RQ's maintenance to hand back)."""
+    from fedikit.plugins.rq_queue.worker import ProcessWorker
+
+    queue, log = instance["queue"], instance["log"]
+    rq_queues = [queue.rq_queue(name) for name in ("default", "push")]
+    queue.enqueue(Job(name="test.record", args={"log": str(log), "label": "taken"}, queue="push"))
+    worker = ProcessWorker.for_queue(queue, rq_queues, weights={q.name: 1 for q in rq_queues})
+    job, taken_from = worker.dequeue_job_and_maintain_ttl(timeout=1)
+    assert taken_from.name == queue.rq_name("push")
+    assert queue.redis.lrange(taken_from.intermediate_queue_key, 0, -1) == [job.id.encode()]
+    assert queue.redis.llen(taken_from.key) == 0
+    assert queue.drain(0.3) is False  # held by the worker, not yet started: still counted
+    with instance["app"].app_context():
+        worker.execute_job(job, taken_from)
+    assert lines(log) == ["start taken", "done taken"]
+    assert queue.redis.llen(taken_from.intermediate_queue_key) == 0
+    assert queue.drain(1)
+
+
+def test_an_idle_worker_is_woken_by_a_new_job(instance: dict[str, Any]) -> None:
+    """Waiting does not take: a job queued while a worker waits is taken at once, through the same take."""
+    import threading
+
+    from fedikit.plugins.rq_queue.worker import ProcessWorker
+
+    queue, log = instance["queue"], instance["log"]
+    worker = ProcessWorker.for_queue(queue, [queue.rq_queue("default")])
+    taken: list[Any] = []
+    waiting = threading.Thread(target=lambda: taken.append(worker.dequeue_job_and_maintain_ttl(timeout=30)))
+    waiting.start()
+    time.sleep(0.3)
+    queued_at = time.monotonic()
+    queue.enqueue(Job(name="test.record", args={"log": str(log), "label": "late"}))
+    waiting.join(timeout=10)
+    assert taken and taken[0] is not None and time.monotonic() - queued_at < 0.5
+    assert queue.redis.llen(taken[0][1].intermediate_queue_key) == 1
+
+
 # ---------------------------------------------------------------- `fedikit worker` in its own processes
 
 JOBS_PLUGIN = '''
@@ -119,7 +159,7 @@ def instance(tmp_path: Path, redis_config: dict[str, str]) -> Iterator[dict[str,
         "FEDIKIT_ENV_FILE": str(tmp_path / "empty.env"),
         "FEDIKIT_PLUGINS_DIR": str(plugins),
     }
-    app = make_app(settings, data_dir=env["FEDIKIT_DATA_DIR"])
+    app = make_app({**settings, "FEDIKIT_PLUGINS_DIR": str(plugins)}, data_dir=env["FEDIKIT_DATA_DIR"])
     try:
         yield {"env": env, "app": app, "queue": app.extensions["fedikit"].queue, "log": tmp_path / "jobs.log"}
     finally:

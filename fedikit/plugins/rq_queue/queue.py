@@ -27,6 +27,13 @@ QUEUES = ("default", "push", "ingress", "mailers", "pull")
 WEIGHTS = {"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 1}
 """How often a worker serving several queues looks at each first (Mastodon's Sidekiq weights)."""
 
+WAKE_TOKENS = 1000  # at most this many wake-up calls wait per queue (each wakes one idle worker)
+
+
+def wake_key(queue_key: str) -> str:
+    """The list an idle worker waits on for ``queue_key``: one token per job queued there (see worker.py)."""
+    return f"{queue_key}:wake"
+
 
 def weighted_order(names: Sequence[str], weights: Mapping[str, int], rng: random.Random) -> list[str]:
     """``names`` in a random order where each comes first with a chance proportional to its weight.
@@ -129,6 +136,8 @@ class RQQueue:
             queue.enqueue_at(due, PERFORM, **options)
         else:
             queue.enqueue(PERFORM, **options)
+            wake = wake_key(queue.key)
+            self.redis.pipeline(transaction=False).lpush(wake, 1).ltrim(wake, 0, WAKE_TOKENS - 1).execute()
         if self._threads_wanted:
             self._start_threads()
         return job.id
@@ -214,8 +223,9 @@ class RQQueue:
         """Wait until this namespace's queues are empty and nothing runs, whoever runs the jobs.
 
         False at once when nothing runs and what is left is due after the
-        timeout. A worker holds a job it has just taken from a queue for a
-        moment before it marks it started, so an empty look is checked twice.
+        timeout. A job is always in a list or registry counted here, from its
+        queue to the intermediate list (the take moves it there atomically) to
+        the started registry; an empty look is checked twice all the same.
         """
         deadline = time.time() + timeout
         calm = 0

@@ -6,12 +6,14 @@ import logging
 import random
 import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import redis
 from redis import Redis
 from rq import Queue, SimpleWorker, get_current_job
-from rq.exceptions import AbandonedJobError
+from rq.exceptions import AbandonedJobError, NoSuchJobError
 from rq.executions import Execution
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
@@ -19,12 +21,26 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
 
 from fedikit.plugin_api import Job
-from fedikit.plugins.rq_queue.queue import weighted_order
+from fedikit.plugins.rq_queue.queue import wake_key, weighted_order
 
 if TYPE_CHECKING:
     from fedikit.plugins.rq_queue.queue import RQQueue
 
 log = logging.getLogger("fedikit.jobs.rq")
+
+IDLE_WAIT = 1.0  # seconds an idle worker waits for a wake-up before looking again (delayed jobs come due unannounced)
+
+# The take: the first job of the first non-empty queue, in the order given, moved to that queue's intermediate
+# list in the same step (RQ's own take moves a job so only when a worker serves one queue). A job is thus
+# always in a list or registry: a worker killed after the take leaves it in the intermediate list, where RQ's
+# maintenance finds it and hands it back (retried, or failed for good, as a job whose worker died).
+_TAKE = """
+for i = 1, #KEYS, 2 do
+  local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
+  if id then return {KEYS[i], id} end
+end
+return false
+"""
 
 _current = threading.local()  # the app's run_job, for the worker (thread) running a job now
 
@@ -137,16 +153,56 @@ class ProcessWorker(SimpleWorker):
         return self.abandoned_after
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
-        # RQ keeps waiting for a job until one comes; coming back after each wait lets a stop request end it.
+        """The next job and its queue, taken atomically (:data:`_TAKE`); None once stopped, or when the queues
+        are empty in burst mode (``timeout`` None). While idle, waits on the queues' wake lists."""
+        self.set_state(WorkerStatus.IDLE)
+        self.procline("Listening on " + ",".join(self.queue_names()))
+        take = self.connection.register_script(_TAKE)
+        wakes = [wake_key(q.key) for q in self.queues]
+        backoff = 1.0
         while not self._stop_requested:
-            if self.weights:  # a new weighted order for each take (RQ looks at the queues in this order)
-                by_name = {q.name: q for q in self.queues}
-                order = weighted_order(list(by_name), self.weights, self._draws)
-                self._ordered_queues = [by_name[name] for name in order]
-            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=timeout or max_idle_time)
-            if result is not None or timeout is None:
-                return result
+            try:
+                self.heartbeat()
+                if self.should_run_maintenance_tasks:
+                    self.run_maintenance_tasks()
+                taken = self._take(take)
+                if taken is not None:
+                    return taken
+                if timeout is None:
+                    return None
+                self.connection.blpop(wakes, timeout=min(IDLE_WAIT, timeout))
+                backoff = 1.0
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                log.warning("worker %s: Redis unreachable (%r); trying again in %.0f s", self.name, exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
         return None
+
+    def _take(self, take: Any) -> tuple[Any, Queue] | None:
+        if self.weights:  # a new weighted order for each take
+            by_name = {q.name: q for q in self.queues}
+            ordered = [by_name[name] for name in weighted_order(list(by_name), self.weights, self._draws)]
+        else:
+            ordered = self.queues
+        by_key = {q.key: q for q in ordered}
+        keys = [key for q in ordered for key in (q.key, q.intermediate_queue_key)]
+        while True:
+            found = take(keys=keys)
+            if not found:
+                return None
+            queue_key, job_id = (part.decode() for part in found)
+            queue = by_key[queue_key]
+            try:
+                job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
+            except NoSuchJobError:  # deleted while it waited: nothing to run
+                self.connection.lrem(queue.intermediate_queue_key, 1, job_id)
+                continue
+            job.redis_server_version = self.get_redis_server_version()
+            return job, queue
+
+    def prepare_job_execution(self, job: Any, remove_from_intermediate_queue: bool = False) -> None:
+        # Every take goes through the intermediate list (RQ assumes so only for one-queue workers).
+        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
 
     def execute_job(self, job: Any, queue: Queue) -> None:
         execution = self.prepare_execution(job)
