@@ -135,9 +135,11 @@ class RQQueue:
             due = dt.datetime.fromtimestamp(math.ceil(time.time() + delay), dt.UTC)
             queue.enqueue_at(due, PERFORM, **options)
         else:
-            queue.enqueue(PERFORM, **options)
+            # The job and a wake-up call for an idle worker go to Redis together, in one round trip.
             wake = wake_key(queue.key)
-            self.redis.pipeline(transaction=False).lpush(wake, 1).ltrim(wake, 0, WAKE_TOKENS - 1).execute()
+            with self.redis.pipeline() as pipe:
+                queue.enqueue(PERFORM, **options, pipeline=pipe)
+                pipe.lpush(wake, 1).ltrim(wake, 0, WAKE_TOKENS - 1).execute()
         if self._threads_wanted:
             self._start_threads()
         return job.id
