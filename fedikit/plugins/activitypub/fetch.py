@@ -33,6 +33,7 @@ returns the headers to send, because a redirect changes the signed
 from __future__ import annotations
 
 import http.cookiejar
+import itertools
 import json
 import socket
 import ssl
@@ -343,9 +344,11 @@ class _VettedTransport(httpx.BaseTransport):
                     network_backend=self._backend,
                 )
             self._pools.move_to_end(server)
-            for key in list(self._pools)[: max(len(self._pools) - self.KEPT_SERVERS, 0)]:
-                if all(connection.is_idle() for connection in self._pools[key].connections):
-                    retired.append(self._pools.pop(key))
+            excess = len(self._pools) - self.KEPT_SERVERS
+            if excess > 0:  # only the oldest few are looked at (this runs under the lock, once per request)
+                for key in list(itertools.islice(self._pools, excess)):
+                    if all(connection.is_idle() for connection in self._pools[key].connections):
+                        retired.append(self._pools.pop(key))
         for old in retired:
             old.close()
         return pool
