@@ -7,7 +7,7 @@ Everything a plugin needs is importable from here::
 Nothing else in fedikit is a stable interface for plugins.
 """
 
-from fedikit.plugin_api.errors import BackendError, FedikitError, NotFound, Reject, StartupError
+from fedikit.plugin_api.errors import BackendError, FedikitError, JobTimeout, NotFound, Reject, StartupError
 from fedikit.plugin_api.markers import PROJECT_NAME, hookimpl, hookspec
 from fedikit.plugin_api.pubsub import BufferedSubscription
 from fedikit.plugin_api.types import (
@@ -56,6 +56,7 @@ __all__ = [
     "FeedStore",
     "Job",
     "JobQueue",
+    "JobTimeout",
     "MediaStore",
     "ModerationFilter",
     "NotFound",

@@ -38,3 +38,13 @@ class BackendError(FedikitError):
 
 class NotFound(FedikitError):
     """A key, object or record the caller asked for does not exist."""
+
+
+class JobTimeout(FedikitError):
+    """A job ran past the time its queue allows it (raised inside the job, where it was when time ran out).
+
+    Queues that bound a job's time raise this (or a subclass of it) in the job.
+    A job made of several independent steps may catch it to queue the steps it
+    did not finish as a new job, and end; any other job lets it pass, and the
+    queue retries the job as after any failure.
+    """

@@ -111,7 +111,7 @@ JOBS_PLUGIN = '''
     import time
     from pathlib import Path
 
-    from fedikit.plugin_api import hookimpl
+    from fedikit.plugin_api import JobTimeout, hookimpl
 
 
     def record(log: str, label: str, seconds: float = 0.0) -> None:
@@ -130,9 +130,18 @@ JOBS_PLUGIN = '''
         record(log, label, 3600 if first else 0)
 
 
+    def overrun(log: str) -> None:
+        """Runs past its time; says so when its queue tells it (JobTimeout), and ends."""
+        try:
+            time.sleep(30)
+        except JobTimeout:
+            with open(log, "a") as out:
+                out.write(f"timeout overrun {os.getpid()}\\n")
+
+
     @hookimpl
     def register_jobs() -> dict:
-        return {"test.record": record, "test.block_once": block_once}
+        return {"test.record": record, "test.block_once": block_once, "test.overrun": overrun}
 '''
 
 
@@ -219,6 +228,29 @@ def test_a_job_whose_worker_is_killed_runs_again(instance: dict[str, Any]) -> No
     finally:
         output = stop(second)
     assert "fedikit worker: serving default" in output
+
+
+@pytest.mark.slow
+def test_a_job_past_its_time_is_told_so_with_the_plugin_api_timeout(
+    instance: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fedikit.plugins.rq_queue import queue as rq_queue_module
+
+    monkeypatch.setattr(rq_queue_module, "JOB_TIMEOUT", 1)  # kept with the job in Redis: the worker applies it
+    log, queue = instance["log"], instance["queue"]
+    queue.enqueue(Job(name="test.overrun", args={"log": str(log)}))
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "fedikit", "worker", "--burst"],
+        env=instance["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert lines(log) == ["timeout overrun"]
+    assert time.monotonic() - started < 25  # not the job's full 30 s
+    assert queue.drain(1)  # it ended once told: nothing failed, nothing to retry
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ from fedikit.core.models import (
     Tag,
 )
 from fedikit.core.services import accounts, relationships, search, statuses
+from fedikit.plugin_api import JobTimeout
 from fedikit.plugin_api.markers import hookimpl
 from fedikit.plugin_api.testing import record_hooks, register_plugin, settle
 
@@ -224,6 +225,38 @@ def test_a_failing_follow_up_is_tried_again_alone_and_the_others_still_run(
     assert calls == [status.id, status.id]  # tried in the shared job, then alone
     assert [s.id for s in search.statuses(alice, "numbat")] == [status.id]
     assert [n.status_id for n in notifications(bob, "status")] == [status.id]  # once, though a step failed
+
+
+def test_follow_ups_out_of_time_go_on_in_a_new_job_without_running_the_finished_ones_again(
+    fedikit_app: Flask, alice: Account, bob: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queue that bounds a job's time raises JobTimeout inside it: the step under way and the ones after it
+    are queued as a new job, and the steps already done are not run again."""
+    relationships.follow(bob, alice, notify_posts=True)
+    handlers = fedikit_app.extensions["fedikit"].jobs.handlers
+    calls: list[str] = []
+
+    def counted(name: str, time_out_once: bool = False) -> Any:
+        step = handlers[name]
+
+        def run(status_id: int) -> None:
+            calls.append(name)
+            if time_out_once and calls.count(name) == 1:
+                raise JobTimeout("the job's time is up")
+            step(status_id=status_id)
+
+        return run
+
+    for name in ("core.fan_out", "core.stream_status", "core.notify_subscribers"):
+        monkeypatch.setitem(handlers, name, counted(name))
+    monkeypatch.setitem(handlers, "core.index_status", counted("core.index_status", time_out_once=True))
+    status = statuses.post(alice, "quokka sighting")
+    settle(fedikit_app)
+    index_at = calls.index("core.index_status")
+    assert calls[index_at:] == ["core.index_status", "core.index_status", "core.notify_subscribers"]
+    assert len(calls[:index_at]) == len(set(calls[:index_at]))  # what ran before the timeout ran once
+    assert [s.id for s in search.statuses(alice, "quokka")] == [status.id]
+    assert [n.status_id for n in notifications(bob, "status")] == [status.id]
 
 
 def test_a_poll_an_edit_adds_or_removes_shows_at_once(fedikit_app: Flask, alice: Account) -> None:

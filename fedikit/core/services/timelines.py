@@ -49,7 +49,7 @@ from fedikit.core.plugins import collect
 from fedikit.core.sanitize import plain_text
 from fedikit.core.state import current
 from fedikit.core.visibility import VIEWER_CACHE, audience, hidden_by, unlimited_for, visible_to
-from fedikit.plugin_api import NotFound, Visibility
+from fedikit.plugin_api import JobTimeout, NotFound, Visibility
 
 log = logging.getLogger("fedikit.timelines")
 
@@ -428,15 +428,23 @@ AFTER_STATUS_STEPS = frozenset({"core.fan_out", "core.stream_status", "core.inde
 
 def after_status_job(status_id: int, steps: list[str]) -> None:
     """The jobs ``steps`` for one status, in one job. Each step's work is committed when it ends; a step
-    that fails is queued again on its own (with its own tries), and the others still run."""
+    that fails is queued again on its own (with its own tries), and the others still run. When the queue's
+    time for the job runs out (:class:`JobTimeout`), the step under way and those after it go to a new job:
+    the finished ones are not run again."""
     handlers = current().jobs.handlers
-    for name in steps:
+    for position, name in enumerate(steps):
         if name not in AFTER_STATUS_STEPS:
             log.warning("core.after_status: unknown step %r skipped", name)
             continue
         try:
             handlers[name](status_id=status_id)
             db.session.commit()
+        except JobTimeout:
+            db.session.rollback()
+            left = steps[position:]
+            log.warning("core.after_status for status %s: out of time in %s; queued again: %s", status_id, name, left)
+            jobs.enqueue("core.after_status", status_id=status_id, steps=left)
+            return
         except Exception:
             db.session.rollback()
             log.warning("%s for status %s failed; queued again on its own", name, status_id, exc_info=True)

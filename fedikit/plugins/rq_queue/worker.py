@@ -17,10 +17,10 @@ from rq.exceptions import AbandonedJobError, NoSuchJobError
 from rq.executions import Execution
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
-from rq.timeouts import TimerDeathPenalty
+from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 from rq.worker import WorkerStatus
 
-from fedikit.plugin_api import Job
+from fedikit.plugin_api import Job, JobTimeout
 from fedikit.plugins.rq_queue.queue import wake_key, weighted_order
 
 if TYPE_CHECKING:
@@ -43,6 +43,24 @@ return false
 """
 
 _current = threading.local()  # the app's run_job, for the worker (thread) running a job now
+
+
+class RQJobTimeout(JobTimeoutException, JobTimeout):
+    """RQ's job timeout, raised as fedikit's :class:`JobTimeout` (which jobs made of steps catch)."""
+
+
+class _SignalTimeout(UnixSignalDeathPenalty):
+    """RQ's timeout by ``SIGALRM`` (a worker process), raising :class:`RQJobTimeout`."""
+
+    def __init__(self, timeout: float, exception: type[BaseException] = RQJobTimeout, **kwargs: Any) -> None:
+        super().__init__(timeout, RQJobTimeout, **kwargs)
+
+
+class _TimerTimeout(TimerDeathPenalty):
+    """RQ's timeout by a timer (a worker thread, where signals cannot go), raising :class:`RQJobTimeout`."""
+
+    def __init__(self, timeout: float, exception: type[BaseException] = RQJobTimeout, **kwargs: Any) -> None:
+        super().__init__(timeout, RQJobTimeout, **kwargs)
 
 
 def perform(name: str, args: dict[str, Any], *, job_id: str, queue: str, max_attempts: int) -> None:
@@ -105,6 +123,8 @@ class ProcessWorker(SimpleWorker):
     the next maintenance pass of any live worker (every ``abandoned_after``
     seconds) finds the job in the started registry and retries it.
     """
+
+    death_penalty_class = _SignalTimeout
 
     def __init__(
         self,
@@ -235,7 +255,7 @@ class ThreadWorker(ProcessWorker):
     listened to, as it would signal the whole process.
     """
 
-    death_penalty_class = TimerDeathPenalty
+    death_penalty_class = _TimerTimeout
 
     def run(self, burst: bool = False) -> bool:
         try:
