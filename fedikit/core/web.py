@@ -89,7 +89,12 @@ def missing_image():  # noqa: ANN201
 
 @bp.get("/")
 def index():  # noqa: ANN201
-    return render_template("index.html", user=signed_in_user(), domain=current().config["LOCAL_DOMAIN"])
+    from fedikit.core.admin_web import open_reports
+    from fedikit.core.services.reports import may_moderate
+
+    user = signed_in_user()
+    reports = open_reports() if may_moderate(user) else None
+    return render_template("index.html", user=user, reports=reports, domain=current().config["LOCAL_DOMAIN"])
 
 
 @bp.route("/auth/sign_in", methods=["GET", "POST"])
@@ -166,6 +171,9 @@ def register_core_routes(app: Flask) -> None:
     app.session_interface = SessionWhenSent()
     ratelimit.install(app)
     app.register_blueprint(bp)
+    from fedikit.core.admin_web import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     app.extensions["fedikit.oauth"] = make_server(app)
     app.register_blueprint(oauth_bp)
     register_api(app)
