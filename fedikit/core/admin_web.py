@@ -7,9 +7,10 @@ Every change is a POST form carrying the session's CSRF token.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from fedikit.core.db import db
@@ -21,6 +22,20 @@ from fedikit.core.state import current
 from fedikit.core.web import check_csrf, signed_in_user
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
+
+
+@bp.after_request
+def _not_framed(response: Response) -> Response:
+    """No other site may show these pages in a frame (and have a moderator click their buttons)."""
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
+
+@bp.app_template_filter("utc")
+def _utc(moment: dt.datetime | None) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment is not None else ""
+
 
 PAGE = 50
 

@@ -77,6 +77,8 @@ def create_app(
     app = Flask("fedikit", static_folder=None)
     app.config.update(settings)
     app.config["SECRET_KEY"] = config_module.secret_key(settings)
+    # The sign-in cookie is not sent with another site's POST (forms here also carry a CSRF token).
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(settings))
     app.json = OrjsonProvider(app)
     state = Fedikit(app=app, config=settings, pm=pm, plugins=infos, renders=Renders(settings["RENDER_CACHE_SIZE"]))

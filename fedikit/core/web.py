@@ -75,8 +75,10 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    sent = request.form.get("csrf", "").encode()
-    if not hmac.compare_digest(sent, session.get("csrf", "\0").encode()):
+    """The form carries this session's token; a session that was never given one accepts no form."""
+    kept = session.get("csrf")
+    sent = request.form.get("csrf", "")
+    if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
         abort(422, "The form expired; reload the page and try again")
 
 

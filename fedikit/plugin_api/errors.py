@@ -40,11 +40,13 @@ class NotFound(FedikitError):
     """A key, object or record the caller asked for does not exist."""
 
 
-class JobTimeout(FedikitError):
+class JobTimeout(Exception):
     """A job ran past the time its queue allows it (raised inside the job, where it was when time ran out).
 
     Queues that bound a job's time raise this (or a subclass of it) in the job.
     A job made of several independent steps may catch it to queue the steps it
     did not finish as a new job, and end; any other job lets it pass, and the
-    queue retries the job as after any failure.
+    queue retries the job as after any failure. It is not a
+    :class:`FedikitError`, so that code refusing bad input (``except
+    FedikitError``) does not take a timeout for a refusal.
     """

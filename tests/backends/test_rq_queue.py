@@ -65,6 +65,7 @@ class TestRQQueue(JobQueueConformance):
 def test_a_taken_job_is_always_in_a_list_drain_sees(instance: dict[str, Any]) -> None:
     """A worker's take moves the job to its queue's intermediate list in one step: at no moment is it in no list
     (a worker killed right after the take leaves it there, for RQ's maintenance to hand back)."""
+    from fedikit.plugins.rq_queue.queue import wake_key
     from fedikit.plugins.rq_queue.worker import ProcessWorker
 
     queue, log = instance["queue"], instance["log"]
@@ -75,6 +76,7 @@ def test_a_taken_job_is_always_in_a_list_drain_sees(instance: dict[str, Any]) ->
     assert taken_from.name == queue.rq_name("push")
     assert queue.redis.lrange(taken_from.intermediate_queue_key, 0, -1) == [job.id.encode()]
     assert queue.redis.llen(taken_from.key) == 0
+    assert queue.redis.llen(wake_key(taken_from.key)) == 0  # its wake-up call was used up with it
     assert queue.drain(0.3) is False  # held by the worker, not yet started: still counted
     with instance["app"].app_context():
         worker.execute_job(job, taken_from)

@@ -14,6 +14,13 @@ from fedikit.core.services import reports, statuses
 from fedikit.core.services.accounts import create_local_account
 
 
+def test_the_sign_in_cookie_stays_home(fedikit_app: Any) -> None:
+    client = fedikit_app.test_client()
+    client.get("/auth/sign_in")
+    cookie = client.get_cookie("session")
+    assert cookie is not None and cookie.same_site == "Lax" and cookie.http_only
+
+
 def csrf_of(page: Any) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
 
@@ -90,6 +97,11 @@ def test_only_signed_in_moderators_and_only_with_the_form_token(fedikit_app: Any
     assert 'id="reports-link"' not in user.get("/").text
 
     moderator = signed_in(fedikit_app.test_client(), "moira", Role.OWNER)
+    # just signed in, no form shown yet: the session holds no token, and no value passes for one
+    for forged in ("\0", "", "forged"):
+        assert moderator.post(f"/admin/reports/{report.id}/resolve", data={"csrf": forged}).status_code == 422
+    page = moderator.get(f"/admin/reports/{report.id}")
+    assert page.headers["X-Frame-Options"] == "DENY"  # no other site frames the buttons
     assert moderator.post(f"/admin/reports/{report.id}/resolve", data={"csrf": "forged"}).status_code == 422
     assert moderator.post(f"/admin/reports/{report.id}/explode", data={}).status_code in (404, 422)
     assert moderator.get("/admin/reports/123456").status_code == 404

@@ -429,8 +429,9 @@ AFTER_STATUS_STEPS = frozenset({"core.fan_out", "core.stream_status", "core.inde
 def after_status_job(status_id: int, steps: list[str]) -> None:
     """The jobs ``steps`` for one status, in one job. Each step's work is committed when it ends; a step
     that fails is queued again on its own (with its own tries), and the others still run. When the queue's
-    time for the job runs out (:class:`JobTimeout`), the step under way and those after it go to a new job:
-    the finished ones are not run again."""
+    time for the job runs out (:class:`JobTimeout`) after some steps were done, the step under way and those
+    after it go to a new job: the finished ones are not run again. Out of time in its first step, the job
+    fails as any job does, and the queue's retries (which are counted) take over."""
     handlers = current().jobs.handlers
     for position, name in enumerate(steps):
         if name not in AFTER_STATUS_STEPS:
@@ -441,6 +442,8 @@ def after_status_job(status_id: int, steps: list[str]) -> None:
             db.session.commit()
         except JobTimeout:
             db.session.rollback()
+            if position == 0:
+                raise
             left = steps[position:]
             log.warning("core.after_status for status %s: out of time in %s; queued again: %s", status_id, name, left)
             jobs.enqueue("core.after_status", status_id=status_id, steps=left)

@@ -31,13 +31,18 @@ log = logging.getLogger("fedikit.jobs.rq")
 IDLE_WAIT = 1.0  # seconds an idle worker waits for a wake-up before looking again (delayed jobs come due unannounced)
 
 # The take: the first job of the first non-empty queue, in the order given, moved to that queue's intermediate
-# list in the same step (RQ's own take moves a job so only when a worker serves one queue). A job is thus
-# always in a list or registry: a worker killed after the take leaves it in the intermediate list, where RQ's
-# maintenance finds it and hands it back (retried, or failed for good, as a job whose worker died).
+# list in the same step (RQ's own take moves a job so only when a worker serves one queue), and one wake-up
+# call of that queue used up with it. A job is thus always in a list or registry: a worker killed after the
+# take leaves it in the intermediate list, where RQ's maintenance finds it and hands it back (retried, or
+# failed for good, as a job whose worker died). Needs Redis 6.2 or newer (LMOVE). KEYS: queue, intermediate
+# list and wake list, for each queue in turn.
 _TAKE = """
-for i = 1, #KEYS, 2 do
+for i = 1, #KEYS, 3 do
   local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
-  if id then return {KEYS[i], id} end
+  if id then
+    redis.call('LPOP', KEYS[i + 2])
+    return {KEYS[i], id}
+  end
 end
 return false
 """
@@ -205,7 +210,7 @@ class ProcessWorker(SimpleWorker):
         else:
             ordered = self.queues
         by_key = {q.key: q for q in ordered}
-        keys = [key for q in ordered for key in (q.key, q.intermediate_queue_key)]
+        keys = [key for q in ordered for key in (q.key, q.intermediate_queue_key, wake_key(q.key))]
         while True:
             found = take(keys=keys)
             if not found:
@@ -214,11 +219,21 @@ class ProcessWorker(SimpleWorker):
             queue = by_key[queue_key]
             try:
                 job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
+                job.redis_server_version = self.get_redis_server_version()
             except NoSuchJobError:  # deleted while it waited: nothing to run
                 self.connection.lrem(queue.intermediate_queue_key, 1, job_id)
                 continue
-            job.redis_server_version = self.get_redis_server_version()
+            except BaseException:  # a stop request or a lost connection before the job is ours: put it back
+                self._give_back(queue, job_id)
+                raise
             return job, queue
+
+    def _give_back(self, queue: Queue, job_id: str) -> None:
+        try:
+            with self.connection.pipeline() as pipe:
+                pipe.lrem(queue.intermediate_queue_key, 1, job_id).lpush(queue.key, job_id).execute()
+        except redis.exceptions.RedisError as exc:  # left in the intermediate list: RQ's maintenance hands it back
+            log.warning("could not put job %s back on %s: %r", job_id, queue.name, exc)
 
     def prepare_job_execution(self, job: Any, remove_from_intermediate_queue: bool = False) -> None:
         # Every take goes through the intermediate list (RQ assumes so only for one-queue workers).
