@@ -8,7 +8,6 @@ Every change is a POST form carrying the session's CSRF token.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -98,19 +97,12 @@ def report_page(report_id: int):  # noqa: ANN201
     )
 
 
-_ACTIONS: dict[str, Any] = {
-    "assign_to_self": lambda report, moderator: reports.assign(report, moderator),
-    "unassign": lambda report, moderator: reports.assign(report, None),
-    "resolve": lambda report, moderator: reports.resolve(report, moderator),
-    "reopen": lambda report, moderator: reports.reopen(report),
-}
-
-
 @bp.post("/reports/<int:report_id>/<action>")
 def report_action(report_id: int, action: str):  # noqa: ANN201
     moderator = _moderator()
     check_csrf()
-    act = _ACTIONS.get(action) or abort(404)
+    if action not in reports.ACTIONS:
+        abort(404)
     report = db.session.get(Report, report_id) or abort(404)
-    act(report, moderator)
+    reports.act(report, moderator, action)
     return redirect(url_for("admin.report_page", report_id=report.id))

@@ -138,6 +138,22 @@ def recategorize(report: Report, *, category: str | None = None, rule_ids: Seque
     return report
 
 
+ACTIONS = ("assign_to_self", "unassign", "resolve", "reopen")  # Mastodon's names, in its admin API and pages
+
+
+def act(report: Report, moderator: Account, action: str) -> Report:
+    """``moderator`` does ``action`` (one of :data:`ACTIONS`) to the report."""
+    if action == "assign_to_self":
+        return assign(report, moderator)
+    if action == "unassign":
+        return assign(report, None)
+    if action == "resolve":
+        return resolve(report, moderator)
+    if action == "reopen":
+        return reopen(report)
+    raise ValueError(f"no report action {action!r}")
+
+
 def assign(report: Report, moderator: Account | None) -> Report:
     """Hand the report to ``moderator``; None takes it back from whoever had it."""
     report.assigned_account_id = moderator.id if moderator is not None else None

@@ -120,25 +120,26 @@ def update(id: str):  # noqa: ANN201, A002
     return _one(moderator, report)
 
 
+def _act(raw_id: str, action: str):  # noqa: ANN202
+    moderator, report = _moderator(), _report_or_404(raw_id)
+    return _one(moderator, reports.act(report, moderator, action))
+
+
 @scoped("admin:write:reports")
 def assign_to_self(id: str):  # noqa: ANN201, A002
-    moderator, report = _moderator(), _report_or_404(id)
-    return _one(moderator, reports.assign(report, moderator))
+    return _act(id, "assign_to_self")
 
 
 @scoped("admin:write:reports")
 def unassign(id: str):  # noqa: ANN201, A002
-    moderator, report = _moderator(), _report_or_404(id)
-    return _one(moderator, reports.assign(report, None))
+    return _act(id, "unassign")
 
 
 @scoped("admin:write:reports")
 def resolve(id: str):  # noqa: ANN201, A002
-    moderator, report = _moderator(), _report_or_404(id)
-    return _one(moderator, reports.resolve(report, moderator))
+    return _act(id, "resolve")
 
 
 @scoped("admin:write:reports")
 def reopen(id: str):  # noqa: ANN201, A002
-    moderator, report = _moderator(), _report_or_404(id)
-    return _one(moderator, reports.reopen(report))
+    return _act(id, "reopen")
