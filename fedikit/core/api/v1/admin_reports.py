@@ -21,6 +21,7 @@ from fedikit.core.api.auth import current_account, current_user, scoped
 from fedikit.core.api.serializers import accounts as account_entities
 from fedikit.core.api.serializers.common import iso
 from fedikit.core.api.serializers.statuses import statuses as status_entities
+from fedikit.core.api.v1.instance import rule_entity
 from fedikit.core.db import db
 from fedikit.core.errors import ValidationError
 from fedikit.core.models import Account, InstanceRule, Report, Status, User
@@ -58,7 +59,7 @@ def entities(moderator: Account, found: Sequence[Report]) -> list[dict[str, Any]
     rendered = dict(zip((s.id for s in statuses), status_entities(moderator, statuses), strict=True))
     rule_ids = {i for r in found for i in r.rule_ids or ()}
     rules = {
-        r.id: {"id": str(r.id), "text": r.text, "hint": r.hint or ""}
+        r.id: rule_entity(r)
         for r in (db.session.scalars(select(InstanceRule).where(InstanceRule.id.in_(rule_ids))) if rule_ids else ())
     }
 

@@ -114,7 +114,12 @@ def rule_entities() -> list[dict[str, str]]:
     rows = db.session.scalars(
         select(InstanceRule).where(InstanceRule.deleted_at.is_(None)).order_by(InstanceRule.priority, InstanceRule.id)
     )
-    return [{"id": str(r.id), "text": r.text, "hint": r.hint or ""} for r in rows]
+    return [rule_entity(r) for r in rows]
+
+
+def rule_entity(rule: InstanceRule) -> dict[str, str]:
+    """Mastodon's Rule."""
+    return {"id": str(rule.id), "text": rule.text, "hint": rule.hint or ""}
 
 
 def active_month() -> int:
