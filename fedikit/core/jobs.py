@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from fedikit.core.db import db, has_writes, utcnow
 from fedikit.core.ids import next_id
 from fedikit.core.models import OutboxJob
-from fedikit.plugin_api import Job
+from fedikit.plugin_api import Job, batch_size
 
 log = logging.getLogger("fedikit.jobs")
 
@@ -45,13 +45,15 @@ def enqueue(name: str, *, queue: str = "default", max_attempts: int = 16, delay:
     from fedikit.core.state import current
 
     state = current()
-    if name not in state.jobs.handlers:
+    handler = state.jobs.handlers.get(name)
+    if handler is None:
         raise KeyError(f"no job named {name!r} is registered")
     try:
         args = json.loads(json.dumps(args))  # exactly what an out-of-process queue would carry
     except (TypeError, ValueError) as exc:
         raise TypeError(f"job {name!r}: arguments must be JSON values ({exc})") from None
     job = Job(name=name, args=args, id=secrets.token_hex(8), queue=queue, max_attempts=max_attempts)
+    job.batch = max(1, batch_size(handler))
     session = db.session()
     if has_writes(session):
         session.info.setdefault(_PENDING, []).append((state.queue, job, delay))
@@ -221,12 +223,41 @@ def _drop(session: Session) -> None:
 
 
 def run(app: Flask, job: Job) -> None:
-    """Run one job in an app context; raises so the queue can retry it."""
+    """Run one job (with those a queue ran together with it) in an app context; raises so the queue can retry it.
+
+    A batch job that fails for more than one job's arguments has each queued
+    again on its own, to run (and be retried) alone: the ones done already
+    find their work done, as jobs are idempotent.
+    """
     with app.app_context():
         handler = app.extensions["fedikit"].jobs.handlers[job.name]
+        together = batch_size(handler) > 0
+        items = (job.batched or [job.args]) if together else []
         try:
-            handler(**job.args)
+            if together:
+                handler(items)
+            else:
+                handler(**job.args)
             db.session.commit()
         except Exception:
             db.session.rollback()
-            raise
+            if len(items) < 2:
+                raise
+            log.warning(
+                "job %s (%s) failed for %d jobs together: each is queued again alone",
+                job.name,
+                job.id,
+                len(items),
+                exc_info=True,
+            )
+            queue = app.extensions["fedikit"].queue
+            for args in items:
+                alone = Job(
+                    name=job.name,
+                    args=args,
+                    id=secrets.token_hex(8),
+                    queue=job.queue,
+                    attempt=job.attempt,
+                    max_attempts=job.max_attempts,
+                )
+                give(queue, alone)

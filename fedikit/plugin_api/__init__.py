@@ -33,11 +33,13 @@ from fedikit.plugin_api.types import (
     Subscription,
     UserRecord,
     Visibility,
+    batch_job,
+    batch_size,
     checked_media_key,
     retry_delay,
 )
 
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 """Version of this interface. Minor bumps add hooks; major bumps break them."""
 
 __all__ = [
@@ -72,6 +74,8 @@ __all__ = [
     "Subscription",
     "UserRecord",
     "Visibility",
+    "batch_job",
+    "batch_size",
     "checked_media_key",
     "hookimpl",
     "hookspec",

@@ -28,7 +28,7 @@ from flask import Flask
 from fedikit.plugin_api.errors import BackendError, NotFound
 from fedikit.plugin_api.markers import hookimpl
 from fedikit.plugin_api.testing import settle
-from fedikit.plugin_api.types import Cache, FeedStore, Job, JobQueue, MediaStore, PubSub, SearchIndex
+from fedikit.plugin_api.types import Cache, FeedStore, Job, JobQueue, MediaStore, PubSub, SearchIndex, batch_job
 
 REPLIES_POLICIES = ("followed", "list", "none")  # a list's replies_policy, as Mastodon names them
 HOSTILE_QUERIES = (  # query syntax of FTS5, tsquery, Lucene and SQL, and odd text
@@ -286,10 +286,31 @@ class _Jobs:
     def __init__(self) -> None:
         self.runs: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.released = threading.Event()
 
     @hookimpl
     def register_jobs(self) -> dict[str, Any]:
-        return {"conformance.record": self.record, "conformance.flaky": self.flaky, "conformance.fail": self.fail}
+        @batch_job(50)
+        def batch(items: list[dict[str, Any]]) -> None:
+            self.batch(items)
+
+        return {
+            "conformance.record": self.record,
+            "conformance.flaky": self.flaky,
+            "conformance.fail": self.fail,
+            "conformance.hold": self.hold,
+            "conformance.batch": batch,
+        }
+
+    def hold(self) -> None:
+        """Keeps its worker busy until the test releases it (so that jobs queued meanwhile wait)."""
+        self.released.wait(10)
+
+    def batch(self, items: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.runs.append({"job": "batch", "values": [item["value"] for item in items]})
+        if any(item.get("fail") for item in items):
+            raise RuntimeError("a job of the batch fails")
 
     def record(self, **args: Any) -> None:
         with self.lock:
@@ -393,6 +414,46 @@ class JobQueueConformance:
 
         with pytest.raises(KeyError):
             enqueue("conformance.no_such_job")
+
+    combines_batches = True
+    """Whether the queue runs batch jobs that wait at the same time together (a queue may run each alone)."""
+
+    def _batch_calls(self, fedikit_app: Flask, job_plugin: _Jobs, jobs: list[dict[str, Any]]) -> list[list[int]]:
+        """Queue ``jobs`` (``conformance.batch``) while every worker is busy, then let them run; the calls made."""
+        from fedikit.core.jobs import enqueue
+
+        for _ in range(8):  # more than the workers: the batch jobs wait behind those not taken yet
+            enqueue("conformance.hold")
+        for args in jobs:
+            enqueue("conformance.batch", **args)
+        job_plugin.released.set()
+        settle(fedikit_app)
+        return [run["values"] for run in job_plugin.runs if run["job"] == "batch"]
+
+    def test_batch_jobs_waiting_together_run_together(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        calls = self._batch_calls(fedikit_app, job_plugin, [{"value": n} for n in range(70)])
+        assert sorted(value for call in calls for value in call) == list(range(70))  # each once
+        assert all(len(call) <= 50 for call in calls)
+        if self.combines_batches:
+            assert calls == [list(range(50)), list(range(50, 70))]
+
+    def test_a_batch_that_fails_runs_each_job_alone(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        jobs = [{"value": n, "fail": n == 2} for n in range(5)]
+        calls = self._batch_calls(fedikit_app, job_plugin, [{**args, "max_attempts": 2} for args in jobs])
+        alone = sorted(call[0] for call in calls if len(call) == 1)
+        if self.combines_batches:
+            assert calls[0] == [0, 1, 2, 3, 4]
+            assert alone == [0, 1, 2, 2, 3, 4]  # the failing one tried twice alone, the others once
+        else:
+            assert alone == [0, 1, 2, 2, 3, 4]
+
+    def test_batch_job_with_a_delay_runs_alone(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
+        from fedikit.core.jobs import enqueue
+
+        enqueue("conformance.batch", value=1, delay=0.2)
+        enqueue("conformance.batch", value=2, delay=0.2)
+        settle(fedikit_app)
+        assert sorted(run["values"] for run in job_plugin.runs) == [[1], [2]]
 
     def test_queue_accepts_job_objects(self, fedikit_app: Flask, job_plugin: _Jobs) -> None:
         queue = _state(fedikit_app).queue

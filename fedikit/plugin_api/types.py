@@ -164,6 +164,39 @@ class Job:
     queue: str = "default"
     attempt: int = 0
     max_attempts: int = 16
+    batch: int = 1
+    """At most this many jobs of this name may run together, as one call of a :func:`batch_job` handler."""
+    batched: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """Set by a queue that runs jobs together: the ``args`` of each, in the order queued (this job's first)."""
+
+
+BATCH_ATTRIBUTE = "fedikit_batch"
+
+
+def batch_job(size: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Mark a job handler (see the ``register_jobs`` hook) as taking up to ``size`` jobs in one call.
+
+    The handler is called with one positional argument, a list of the keyword
+    arguments of each job (in the order queued), and does their work together
+    (one query for what they all need, one transaction). A queue combines jobs
+    that wait at the same time (queued without a delay): under load a call
+    gets many, when idle one. When the call raises for a list of more than
+    one, each job is queued again on its own (and retried on its own if it
+    fails then): one bad job does not hold back the others.
+    """
+    if size < 1:
+        raise ValueError("a batch holds at least one job")
+
+    def mark(handler: Callable[..., None]) -> Callable[..., None]:
+        setattr(handler, BATCH_ATTRIBUTE, size)
+        return handler
+
+    return mark
+
+
+def batch_size(handler: Callable[..., None]) -> int:
+    """How many jobs ``handler`` takes in one call: 0 for a handler of one job's keyword arguments."""
+    return int(getattr(handler, BATCH_ATTRIBUTE, 0))
 
 
 def retry_delay(attempt: int, jitter: float = 0.0) -> float:
@@ -347,6 +380,13 @@ class JobQueue(Protocol):
 
     def enqueue(self, job: Job, *, delay: float = 0.0) -> str:
         """Queue ``job``; returns its id.
+
+        A job with ``batch`` > 1 queued without a delay may join a job of the
+        same name and queue that still waits, while that one holds fewer than
+        ``batch``: the queue then runs them as that job, with ``batched`` set
+        to the ``args`` of each (its own first). A joined job runs whenever the
+        job it joined runs, and is retried with it. A queue may also run every
+        job on its own (``batched`` left empty).
 
         Raise (any exception) when the job could not be queued. For a durable
         queue, core then keeps the job in its outbox table and queues it again

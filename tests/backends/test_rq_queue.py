@@ -113,7 +113,7 @@ JOBS_PLUGIN = '''
     import time
     from pathlib import Path
 
-    from fedikit.plugin_api import JobTimeout, hookimpl
+    from fedikit.plugin_api import JobTimeout, batch_job, hookimpl
 
 
     def record(log: str, label: str, seconds: float = 0.0) -> None:
@@ -141,9 +141,20 @@ JOBS_PLUGIN = '''
                 out.write(f"timeout overrun {os.getpid()}\\n")
 
 
+    @batch_job(10)
+    def batch_block_once(items: list) -> None:
+        """block_once for a batch: one line for all of its jobs."""
+        block_once(items[0]["log"], ",".join(item["label"] for item in items))
+
+
     @hookimpl
     def register_jobs() -> dict:
-        return {"test.record": record, "test.block_once": block_once, "test.overrun": overrun}
+        return {
+            "test.record": record,
+            "test.block_once": block_once,
+            "test.overrun": overrun,
+            "test.batch_block_once": batch_block_once,
+        }
 '''
 
 
@@ -230,6 +241,30 @@ def test_a_job_whose_worker_is_killed_runs_again(instance: dict[str, Any]) -> No
     finally:
         output = stop(second)
     assert "fedikit worker: serving default" in output
+
+
+@pytest.mark.slow
+def test_a_batch_whose_worker_is_killed_runs_again_whole_and_leaves_no_keys(instance: dict[str, Any]) -> None:
+    log, queue = instance["log"], instance["queue"]
+    for label in ("a", "b", "c"):  # no worker yet: b and c join a
+        queue.enqueue(Job(name="test.batch_block_once", args={"log": str(log), "label": label}, batch=10))
+    assert queue.redis.llen(queue.rq_queue("default").key) == 1
+    first = start_worker(instance["env"])
+    try:
+        wait_for(lambda: "start a,b,c" in lines(log), 60, first)
+        queue.enqueue(Job(name="test.batch_block_once", args={"log": str(log), "label": "d"}, batch=10))
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        stop(first)
+    second = start_worker(instance["env"])
+    try:
+        wait_for(lambda: lines(log).count("done a,b,c") == 1 and "done d" in lines(log), 60, second)
+        assert queue.drain(5)
+    finally:
+        stop(second)
+    assert sorted(lines(log)) == ["done a,b,c", "done d", "start a,b,c", "start a,b,c", "start d"]  # d: taken alone
+    assert [key for key in _rq_keys(instance["app"]) if ":batch" in key or ":open:" in key] == []
 
 
 @pytest.mark.slow

@@ -120,9 +120,13 @@ def register_jobs() -> Mapping[str, Callable[..., None]] | None:
     Arguments: none.
 
     Returns: a mapping of job name (``"<plugin>.<verb>"`` by convention) to a
-    function taking JSON-serialisable keyword arguments, or None.
+    function taking JSON-serialisable keyword arguments, or None. A function
+    marked with :func:`fedikit.plugin_api.batch_job` instead takes a list of
+    such keyword-argument mappings: the queue hands it many jobs at once when
+    many wait (work arriving faster than one job at a time can keep up with,
+    such as activities from other servers), each enqueued as usual.
 
-    Since: 1.0
+    Since: 1.0 (batch jobs: 1.1)
     """
 
 

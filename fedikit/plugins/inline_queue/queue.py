@@ -22,6 +22,8 @@ class InlineQueue:
     A job that raises is retried after :func:`retry_delay` (times
     ``retry_scale``; tests use 0) until ``job.max_attempts`` tries are spent,
     then dropped with an error in the log. Queued jobs do not survive a restart.
+    A batch job queued without a delay joins the last one of its name and
+    queue while that one still waits and has room.
     """
 
     durable = False
@@ -34,6 +36,7 @@ class InlineQueue:
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._running = 0
+        self._open: dict[tuple[str, str], Job] = {}  # (queue, name) -> the batch job that waits and takes joiners
         self._threads: list[threading.Thread] = []
         self._closed = False
         self.failed: deque[tuple[Job, BaseException]] = deque(maxlen=100)  # the latest jobs that used up their tries
@@ -43,6 +46,13 @@ class InlineQueue:
         with self._cond:
             if self._closed:
                 raise RuntimeError("the job queue is closed")
+            if job.batch > 1 and delay <= 0:
+                waiting = self._open.get((job.queue, job.name))
+                if waiting is not None and len(waiting.batched) < job.batch:
+                    waiting.batched.append(job.args)
+                    return job.id
+                job.batched = [job.args]
+                self._open[(job.queue, job.name)] = job
             heapq.heappush(self._heap, (time.monotonic() + max(0.0, delay), next(self._order), job))
             self._start_threads()
             self._cond.notify()
@@ -62,7 +72,10 @@ class InlineQueue:
                     due = self._heap[0][0] - time.monotonic()
                     if due <= 0:
                         self._running += 1
-                        return heapq.heappop(self._heap)[2]
+                        job = heapq.heappop(self._heap)[2]
+                        if self._open.get((job.queue, job.name)) is job:
+                            del self._open[(job.queue, job.name)]  # runs now: no more joiners
+                        return job
                     self._cond.wait(due)
                 else:
                     self._cond.wait()

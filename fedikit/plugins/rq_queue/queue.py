@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import random
@@ -15,6 +16,7 @@ from typing import Any
 
 import redis
 from rq import Queue, Retry
+from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 
 from fedikit.plugin_api import Job, retry_delay
@@ -54,6 +56,32 @@ FAILURE_TTL = 7 * 24 * 3600
 
 PERFORM = "fedikit.plugins.rq_queue.worker.perform"
 
+# Batch jobs (``job.batch`` > 1): the RQ job queued last for a (queue, name) is "open" while it waits: its id is
+# in the queue's open key for that name (see :func:`open_key`), and jobs of that name queued meanwhile add their
+# arguments to its batch list (:func:`batch_key`) instead of becoming RQ jobs. The take (worker.py) closes the
+# batch in the same step as it moves the job from its queue, so nothing joins a job once taken; the list is read
+# when the job runs and deleted once it succeeded (a retry reads it again). KEYS: the open key, the batch list
+# prefix. ARGV: the arguments (JSON), the batch size, the list's lifetime.
+_JOIN = """
+local open = redis.call('GET', KEYS[1])
+if not open then return false end
+local key = KEYS[2] .. open .. ':batch'
+if redis.call('LLEN', key) + 1 >= tonumber(ARGV[2]) then return false end
+redis.call('RPUSH', key, ARGV[1])
+redis.call('EXPIRE', key, ARGV[3])
+return open
+"""
+
+
+def open_key(queue_key: str, name: str) -> str:
+    """Where the id of the batch job of ``name`` that still waits on ``queue_key`` is kept."""
+    return f"{queue_key}:open:{name}"
+
+
+def batch_key(rq_job_id: str) -> str:
+    """The arguments of the jobs that joined RQ job ``rq_job_id`` (JSON, one per entry, in order)."""
+    return f"{RQJob.redis_job_namespace_prefix}{rq_job_id}:batch"
+
 
 class RQQueue:
     """Puts jobs on RQ queues named ``<namespace>:<job.queue>``; workers anywhere run them.
@@ -90,6 +118,7 @@ class RQQueue:
         self._lock = threading.Lock()
         self._closed = False
         self._warned: set[str] = set()
+        self._join_script = self.redis.register_script(_JOIN)
 
     # ------------------------------------------------------------ queues
 
@@ -119,9 +148,12 @@ class RQQueue:
                 job.queue,
             )
         queue = self.rq_queue(job.queue)
+        batch = job.batch > 1 and delay <= 0
+        if batch and self._join(queue, job):
+            return job.id
         options: dict[str, Any] = {
             "args": (job.name, job.args),
-            "kwargs": {"job_id": job.id, "queue": job.queue, "max_attempts": job.max_attempts},
+            "kwargs": {"job_id": job.id, "queue": job.queue, "max_attempts": job.max_attempts, "batch": batch},
             "job_id": self.rq_job_id(job.id),
             "description": job.name,
             "result_ttl": 0,  # fire and forget: a result nobody reads would cost a key per job
@@ -137,12 +169,23 @@ class RQQueue:
         else:
             # The job and a wake-up call for an idle worker go to Redis together, in one round trip.
             wake = wake_key(queue.key)
+            # A batch job is open to joiners from the moment it is queued (one transaction).
             with self.redis.pipeline() as pipe:
                 queue.enqueue(PERFORM, **options, pipeline=pipe)
+                if batch:
+                    pipe.set(open_key(queue.key, job.name), options["job_id"], ex=JOB_TIMEOUT)
                 pipe.lpush(wake, 1).ltrim(wake, 0, WAKE_TOKENS - 1).execute()
         if self._threads_wanted:
             self._start_threads()
         return job.id
+
+    def _join(self, queue: Queue, job: Job) -> bool:
+        """Add ``job``'s arguments to the open batch of its name on ``queue``; False when none has room."""
+        joined = self._join_script(
+            keys=[open_key(queue.key, job.name), RQJob.redis_job_namespace_prefix],
+            args=[json.dumps(job.args), job.batch, FAILURE_TTL + JOB_TIMEOUT],
+        )
+        return bool(joined)
 
     def _retry(self, job: Job) -> Retry | None:
         """The inline queue's schedule, drawn now: RQ keeps a job's waits as a list of whole seconds."""

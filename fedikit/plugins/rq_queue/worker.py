@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import secrets
@@ -21,7 +22,7 @@ from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathP
 from rq.worker import WorkerStatus
 
 from fedikit.plugin_api import Job, JobTimeout
-from fedikit.plugins.rq_queue.queue import wake_key, weighted_order
+from fedikit.plugins.rq_queue.queue import batch_key, wake_key, weighted_order
 
 if TYPE_CHECKING:
     from fedikit.plugins.rq_queue.queue import RQQueue
@@ -34,13 +35,19 @@ IDLE_WAIT = 1.0  # seconds an idle worker waits for a wake-up before looking aga
 # list in the same step (RQ's own take moves a job so only when a worker serves one queue), and one wake-up
 # call of that queue used up with it. A job is thus always in a list or registry: a worker killed after the
 # take leaves it in the intermediate list, where RQ's maintenance finds it and hands it back (retried, or
-# failed for good, as a job whose worker died). Needs Redis 6.2 or newer (LMOVE). KEYS: queue, intermediate
-# list and wake list, for each queue in turn.
+# failed for good, as a job whose worker died). A batch job taken is closed to joiners in the same step (see
+# queue.py). Needs Redis 6.2 or newer (LMOVE). KEYS: queue, intermediate list and wake list, for each queue in
+# turn. ARGV: RQ's job key prefix.
 _TAKE = """
 for i = 1, #KEYS, 3 do
   local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
   if id then
     redis.call('LPOP', KEYS[i + 2])
+    local name = redis.call('HGET', ARGV[1] .. id, 'description')
+    if name then
+      local open = KEYS[i] .. ':open:' .. name
+      if redis.call('GET', open) == id then redis.call('DEL', open) end
+    end
     return {KEYS[i], id}
   end
 end
@@ -68,15 +75,27 @@ class _TimerTimeout(TimerDeathPenalty):
         super().__init__(timeout, RQJobTimeout, **kwargs)
 
 
-def perform(name: str, args: dict[str, Any], *, job_id: str, queue: str, max_attempts: int) -> None:
-    """What every RQ job calls: runs fedikit job ``name`` through the app of the worker that took it."""
+def perform(
+    name: str, args: dict[str, Any], *, job_id: str, queue: str, max_attempts: int, batch: bool = False
+) -> None:
+    """What every RQ job calls: runs fedikit job ``name`` through the app of the worker that took it.
+
+    A batch job runs with the arguments of the jobs that joined it, and its
+    list of them goes once the run succeeded.
+    """
     run_job: Callable[[Job], None] | None = getattr(_current, "run_job", None)
     if run_job is None:
         raise RuntimeError("fedikit jobs need an app: run them with `fedikit worker`, not a bare `rq worker`")
     rq_job = get_current_job()
     retries_left = (rq_job.retries_left or 0) if rq_job is not None else 0
     attempt = max(0, max_attempts - 1 - retries_left)
-    run_job(Job(name=name, args=args, id=job_id, queue=queue, attempt=attempt, max_attempts=max_attempts))
+    job = Job(name=name, args=args, id=job_id, queue=queue, attempt=attempt, max_attempts=max_attempts)
+    joined = batch_key(rq_job.id) if batch and rq_job is not None else None
+    if joined is not None:
+        job.batched = [args, *(json.loads(entry) for entry in rq_job.connection.lrange(joined, 0, -1))]
+    run_job(job)
+    if joined is not None:
+        rq_job.connection.delete(joined)
 
 
 def rq_log_level() -> str:
@@ -212,7 +231,7 @@ class ProcessWorker(SimpleWorker):
         by_key = {q.key: q for q in ordered}
         keys = [key for q in ordered for key in (q.key, q.intermediate_queue_key, wake_key(q.key))]
         while True:
-            found = take(keys=keys)
+            found = take(keys=keys, args=[self.job_class.redis_job_namespace_prefix])
             if not found:
                 return None
             queue_key, job_id = (part.decode() for part in found)
