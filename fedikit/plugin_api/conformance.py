@@ -542,6 +542,16 @@ class SearchIndexConformance:
         assert index.search("statuses", "new") == []
         index.remove("statuses", 5)  # removing twice is fine
 
+    def test_bulk_index_stores_and_replaces_as_index_does(self, index: SearchIndex) -> None:
+        bulk = getattr(index, "bulk_index", None)
+        if bulk is None:
+            pytest.skip("this index has no bulk_index")
+        index.index("statuses", 1, "old words")
+        assert bulk("statuses", [(1, "new words"), (2, "more new words"), (3, "other")]) == 3
+        assert index.search("statuses", "old") == []
+        assert sorted(index.search("statuses", "new")) == [1, 2]
+        assert bulk("statuses", []) == 0
+
     def test_limit_and_offset(self, index: SearchIndex) -> None:
         for n in range(1, 8):
             index.index("statuses", n, f"common word {n}")

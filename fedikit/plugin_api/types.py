@@ -337,6 +337,9 @@ class SearchIndex(Protocol):
     """Full-text search over statuses and accounts.
 
     The index only finds candidate ids; core applies visibility afterwards.
+    An index may also offer ``bulk_index(kind, documents) -> int``: store
+    many ``(id, text)`` pairs at once (as :meth:`index` each), returning how
+    many; core then indexes the statuses of a burst with one call.
     A query is plain text as a person typed it: every word in it must match
     (in any order, case aside), and nothing in it is ever read as query
     syntax, so quotes, ``*``, ``:``, ``-``, ``NEAR``, ``OR`` or a very long

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, exists, or_, select
@@ -71,14 +72,14 @@ def muted_conversation(account: Account, status: Status) -> bool:
     return bool(db.session.scalar(_THREAD_MUTED, {"account": account.id, "conversation": status.conversation_id}))
 
 
-# Built once: the local followers who asked to be told of the author's new posts; boosts and direct
-# messages are not "new posts" (a direct one notifies as a mention).
+# Built once: for each status, the local followers who asked to be told of its author's new posts; boosts and
+# direct messages are not "new posts" (a direct one notifies as a mention).
 _SUBSCRIBERS = (
-    select(Account)
+    select(Status.id, Account)
     .join(Follow, Follow.account_id == Account.id)
     .join(Status, Status.account_id == Follow.target_account_id)
     .where(
-        Status.id == bindparam("status"),
+        Status.id.in_(bindparam("statuses", expanding=True)),
         Status.reblog_of_id.is_(None),
         Status.visibility != "direct",
         Follow.notify.is_(True),
@@ -88,17 +89,22 @@ _SUBSCRIBERS = (
 
 
 def notify_subscribers_job(status_id: int) -> None:
+    """The ``core.notify_subscribers`` job: see :func:`notify_subscribers`."""
+    notify_subscribers([status_id])
+
+
+def notify_subscribers(status_ids: Sequence[int]) -> None:
     """A "status" notification to each local follower who asked to be told of new posts (``notify``)."""
     from fedikit.core.visibility import can_see
 
-    subscribers = list(db.session.scalars(_SUBSCRIBERS, {"status": status_id}))
-    if not subscribers:  # most authors have none: nothing else is read
+    wanted = list(db.session.execute(_SUBSCRIBERS, {"statuses": list(status_ids)}))
+    if not wanted:  # most authors have none: nothing else is read
         return
-    status = db.session.get(Status, status_id)
-    if status is None:  # deleted meanwhile
-        return
-    for subscriber in subscribers:
-        if can_see(subscriber, status):
+    found = select(Status).where(Status.id.in_({status_id for status_id, _ in wanted}))
+    statuses = {status.id: status for status in db.session.scalars(found)}
+    for status_id, subscriber in wanted:
+        status = statuses.get(status_id)
+        if status is not None and can_see(subscriber, status):  # (deleted meanwhile: gone)
             notify(subscriber, "status", status.account, status)
 
 

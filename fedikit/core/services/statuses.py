@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -20,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from fedikit.core import jobs
 from fedikit.core.content import render
 from fedikit.core.db import commit_keeping_state, commit_unless_duplicate, db, utcnow
-from fedikit.core.errors import Forbidden, NotFound, ValidationError
+from fedikit.core.errors import FedikitError, Forbidden, NotFound, ValidationError
 from fedikit.core.ids import id_at, next_id
 from fedikit.core.models import (
     Account,
@@ -245,7 +246,6 @@ def _post(
 
 
 _BY_URI = select(Status).where(Status.uri == bindparam("uri"))  # built once: every received object asks
-_ID_TAKEN = select(Status.id).where(Status.id == bindparam("id"))
 
 
 def find_by_uri(uri: str) -> Status | None:
@@ -273,7 +273,6 @@ def receive(
     poll: Mapping[str, Any] | None = None,
     emojis: Sequence[Mapping[str, Any]] = (),
     created_at: dt.datetime | None = None,
-    _retried: bool = False,
 ) -> Status:
     """Store a remote status a protocol plugin received or fetched; the one it already stored, if any.
 
@@ -292,20 +291,106 @@ def receive(
     admin rejects. ``poll``: keyword arguments of :func:`.polls.attach_remote`.
     ``emojis``: the custom emojis the post defines (see :func:`.emojis.store_remote`).
     """
-    fields = dict(locals())  # for the one retry below
+    fields = dict(locals())
+    stored = receive_many([Incoming(**fields)])[0]
+    if isinstance(stored, FedikitError):
+        raise stored
+    return stored
+
+
+@dataclasses.dataclass
+class Incoming:
+    """A remote status for :func:`receive_many`: :func:`receive`'s arguments."""
+
+    author: Account
+    uri: str
+    content: str
+    url: str | None = None
+    spoiler_text: str = ""
+    sensitive: bool = False
+    visibility: str | Visibility = Visibility.PUBLIC
+    language: str | None = None
+    in_reply_to: Status | None = None
+    mentioned: Sequence[Account] = ()
+    tags: Sequence[str] = ()
+    media: Sequence[Mapping[str, Any]] = ()
+    poll: Mapping[str, Any] | None = None
+    emojis: Sequence[Mapping[str, Any]] = ()
+    created_at: dt.datetime | None = None
+
+
+def receive_many(received: Sequence[Incoming], *, _retried: bool = False) -> list[Status | FedikitError]:
+    """Store many remote statuses as :func:`receive` stores one, in one transaction; for each, its status
+    (the one stored before, if any) or why it was refused.
+
+    What they need is read in a few queries for them all (the statuses
+    already stored, taken ids) and written in one flush. Should the commit
+    fail on a unique value written meanwhile by another process (the same
+    status delivered twice at once, a new hashtag), each is stored again on
+    its own.
+    """
+    results: list[Status | FedikitError | None] = [None] * len(received)
+    uris = list(dict.fromkeys(item.uri for item in received))
+    known = {s.uri: s for s in db.session.scalars(select(Status).where(Status.uri.in_(uris)))} if uris else {}
+    new: list[tuple[int, Status, Incoming]] = []
+    for n, item in enumerate(received):
+        try:
+            _may_receive(item.author)
+            results[n] = known.get(item.uri) or _received(item)
+        except FedikitError as exc:
+            results[n] = exc
+            continue
+        status = results[n]
+        if status is not None and item.uri not in known:
+            known[item.uri] = status  # the same status twice in one batch: stored once
+            new.append((n, status, item))
+    if new:
+        _free_ids([status for _, status, _ in new])
+        try:
+            db.session.flush()
+            for _, status, item in new:
+                if item.poll is not None and item.poll.get("options"):
+                    polls.attach_remote(status, item.author, **item.poll)
+                for mention in status.mentions:
+                    if mention.account.local:
+                        notify(mention.account, "mention", item.author, status)
+            commit_keeping_state()  # the hooks and jobs read the statuses as written (no read-back per attribute)
+        except IntegrityError:  # delivered (or fetched) twice at once, or a new hashtag stored meanwhile
+            db.session.rollback()
+            if _retried:
+                raise
+            return [_stored_alone(item) for item in received]
+        for _, status, _ in new:
+            timelines.distribute(status)
+            conversations.status_posted(status)
+            current().emit("status_created", status=status)
+    return [result for result in results if result is not None]  # (each is set)
+
+
+def _stored_alone(item: Incoming) -> Status | FedikitError:
+    """``item`` after a batch that failed on a unique value: stored by someone else, or stored now on its own."""
+    stored = find_by_uri(item.uri)
+    return stored if stored is not None else receive_many([item], _retried=True)[0]
+
+
+def _may_receive(author: Account) -> None:
     if author.local:
         raise ValidationError("Validation failed: a received status must have a remote author")
     if author.suspended_at is not None or domain_blocks.policy(author.domain).suspended:
         raise Forbidden("This action is not allowed")
-    existing = find_by_uri(uri)
-    if existing is not None:
-        return existing
+
+
+def _received(item: Incoming) -> Status:
+    """A new status for ``item`` (added to the session, not yet flushed); raises what refuses it."""
+    author = item.author
+    in_reply_to = item.in_reply_to
+    language = item.language
     draft = PostDraft(
         author=author,
-        text=content[:MAX_REMOTE_CONTENT],
-        spoiler_text=spoiler_text,
-        sensitive=bool(sensitive or spoiler_text),
-        visibility=_visibility(visibility),
+        text=item.content[:MAX_REMOTE_CONTENT],
+        spoiler_text=item.spoiler_text,
+        sensitive=bool(item.sensitive or item.spoiler_text),
+        visibility=_visibility(item.visibility),
         language=language if language and LANGUAGE_RE.match(language) and len(language) <= 16 else None,
         in_reply_to_id=in_reply_to.id if in_reply_to else None,
         local=False,
@@ -320,13 +405,10 @@ def receive(
         conversation = Conversation(id=next_id())  # its id known now: written with the status, one flush
         db.session.add(conversation)
         conversation_id = conversation.id
-    status_id = id_at(created_at) if created_at is not None else next_id()
-    while created_at is not None and db.session.scalar(_ID_TAKEN, {"id": status_id}) is not None:  # rare
-        status_id = id_at(created_at)
     status = Status(
-        id=status_id,
-        uri=uri,
-        url=url or uri,
+        id=id_at(item.created_at) if item.created_at is not None else next_id(),
+        uri=item.uri,
+        url=item.url or item.uri,
         account=author,
         local=False,
         content=sanitize_html(draft.text),
@@ -338,38 +420,35 @@ def receive(
         in_reply_to_account_id=in_reply_to.account_id if in_reply_to else None,
         conversation_id=conversation_id,
     )
-    if created_at is not None:
-        status.created_at = created_at
-    db.session.add(status)
-    status.tags = _tags(list(dict.fromkeys(tags)))
-    status.mentions = [Mention(account=account) for account in dict.fromkeys(mentioned)]
+    if item.created_at is not None:
+        status.created_at = item.created_at
+    status.tags = _tags(list(dict.fromkeys(item.tags)))
+    status.mentions = [Mention(account=account) for account in dict.fromkeys(item.mentioned)]
     if not domain_blocks.policy(author.domain).reject_media:
-        status.media_attachments = [_remote_media(author, m) for m in media[:MAX_MEDIA]]
-        custom_emojis.store_remote(author.domain, emojis)
+        status.media_attachments = [_remote_media(author, m) for m in item.media[:MAX_MEDIA]]
+        custom_emojis.store_remote(author.domain, item.emojis)
     author.statuses_count = Account.statuses_count + 1
     author.last_status_at = utcnow()
     if in_reply_to is not None:
         in_reply_to.replies_count = Status.replies_count + 1
-    try:
-        db.session.flush()
-        if poll is not None and poll.get("options"):
-            polls.attach_remote(status, author, **poll)
-        for mention in status.mentions:
-            if mention.account.local:
-                notify(mention.account, "mention", author, status)
-        commit_keeping_state()  # the hooks and jobs read the status as written (no read-back per attribute)
-    except IntegrityError:  # delivered (or fetched) twice at once, or a new hashtag stored meanwhile
-        db.session.rollback()
-        stored = find_by_uri(uri)
-        if stored is not None:
-            return stored
-        if _retried:
-            raise
-        return receive(**{**fields, "_retried": True})
-    timelines.distribute(status)
-    conversations.status_posted(status)
-    current().emit("status_created", status=status)
     return status
+
+
+def _free_ids(new: Sequence[Status]) -> None:
+    """Draw again the ids of new statuses (dated by their senders, see ``id_at``) that stored ones hold: one query
+    for them all (and one more for any drawn again)."""
+    while True:
+        wanted = {status.id: status for status in new}
+        taken = set(db.session.scalars(select(Status.id).where(Status.id.in_(wanted))))
+        if not taken and len(wanted) == len(new):
+            break
+        seen: set[int] = set()
+        for status in new:
+            if status.id in taken or status.id in seen:  # held by a stored status, or by another new one
+                status.id = id_at(status.created_at) if status.created_at is not None else next_id()
+            seen.add(status.id)
+    for status in new:
+        db.session.add(status)
 
 
 KEEP: Literal["keep"] = "keep"

@@ -49,7 +49,7 @@ from fedikit.core.plugins import collect
 from fedikit.core.sanitize import plain_text
 from fedikit.core.state import current
 from fedikit.core.visibility import VIEWER_CACHE, audience, hidden_by, unlimited_for, visible_to
-from fedikit.plugin_api import JobTimeout, NotFound, Visibility
+from fedikit.plugin_api import JobTimeout, NotFound, Visibility, batch_job
 
 log = logging.getLogger("fedikit.timelines")
 
@@ -426,32 +426,65 @@ def distribute(status: Status) -> None:
 AFTER_STATUS_STEPS = frozenset({"core.fan_out", "core.stream_status", "core.index_status", "core.notify_subscribers"})
 
 
-def after_status_job(status_id: int, steps: list[str]) -> None:
-    """The jobs ``steps`` for one status, in one job. Each step's work is committed when it ends; a step
-    that fails is queued again on its own (with its own tries), and the others still run. When the queue's
-    time for the job runs out (:class:`JobTimeout`) after some steps were done, the step under way and those
-    after it go to a new job: the finished ones are not run again. Out of time in its first step, the job
-    fails as any job does, and the queue's retries (which are counted) take over."""
-    handlers = current().jobs.handlers
-    for position, name in enumerate(steps):
-        if name not in AFTER_STATUS_STEPS:
-            log.warning("core.after_status: unknown step %r skipped", name)
-            continue
+AFTER_STATUS_BATCH = 100  # statuses one ``core.after_status`` job takes when many wait
+
+
+@batch_job(AFTER_STATUS_BATCH)
+def after_status_job(items: list[dict[str, Any]]) -> None:
+    """The ``core.after_status`` job: for each status of ``items`` (``status_id`` and ``steps``), its ``steps``.
+
+    Step by step for all the statuses at once (indexing and subscribers' notifications in a few queries for
+    them all, see :data:`_FOR_MANY`), each step's work committed when it ends. A step that fails is queued
+    again on its own for each status (with its own tries), and the others still run. When the queue's time
+    for the job runs out (:class:`JobTimeout`) after some work was done, what is left goes to new jobs: the
+    finished steps are not run again. Out of time in its first step, the job fails as any job does, and the
+    queue's retries (which are counted) take over.
+    """
+    plan: dict[str, list[int]] = {}
+    for item in items:
+        for name in item["steps"]:
+            if name in AFTER_STATUS_STEPS:
+                plan.setdefault(name, []).append(item["status_id"])
+            else:
+                log.warning("core.after_status: unknown step %r skipped", name)
+    done: set[tuple[str, int]] = set()
+    for name, status_ids in plan.items():
         try:
-            handlers[name](status_id=status_id)
-            db.session.commit()
+            _after_status_step(name, status_ids, done)
         except JobTimeout:
             db.session.rollback()
-            if position == 0:
+            if not done:
                 raise
-            left = steps[position:]
-            log.warning("core.after_status for status %s: out of time in %s; queued again: %s", status_id, name, left)
-            jobs.enqueue("core.after_status", status_id=status_id, steps=left)
+            left = [
+                {"status_id": item["status_id"], "steps": steps}
+                for item in items
+                if (steps := [s for s in item["steps"] if s in plan and (s, item["status_id"]) not in done])
+            ]
+            log.warning("core.after_status: out of time in %s; queued again: %s", name, left)
+            for later in left:
+                jobs.enqueue("core.after_status", **later)
             return
+
+
+def _after_status_step(name: str, status_ids: list[int], done: set[tuple[str, int]]) -> None:
+    """Step ``name`` for ``status_ids``: together if it can be, else one status at a time."""
+    for_many = _FOR_MANY.get(name)
+    handler = current().jobs.handlers[name]
+    for chunk in [status_ids] if for_many is not None else [[status_id] for status_id in status_ids]:
+        try:
+            if for_many is not None:
+                for_many(chunk)
+            else:
+                handler(status_id=chunk[0])
+            db.session.commit()
+        except JobTimeout:
+            raise
         except Exception:
             db.session.rollback()
-            log.warning("%s for status %s failed; queued again on its own", name, status_id, exc_info=True)
-            jobs.enqueue(name, status_id=status_id)
+            log.warning("%s for statuses %s failed; queued again on its own", name, chunk, exc_info=True)
+            for status_id in chunk:
+                jobs.enqueue(name, status_id=status_id)
+        done.update((name, status_id) for status_id in chunk)
 
 
 def withdraw(status_id: int, feeds: list[str]) -> None:
@@ -596,34 +629,46 @@ def _fill(feed: str, status_ids: list[int]) -> None:
 
 
 def index_status_job(status_id: int) -> None:
-    """Index a status's current text; safe against a concurrent edit or delete.
+    """The ``core.index_status`` job: see :func:`index_statuses`."""
+    index_statuses([status_id])
+
+
+def index_statuses(status_ids: Sequence[int]) -> None:
+    """Index statuses' current text; safe against a concurrent edit or delete.
 
     Two jobs for one status (a post, then an edit) may run at once, and the
-    one that read older text may write last. So after writing, the job reads
-    the status again in a new transaction and repeats until what it wrote is
-    still current (or removes the document if the status is gone).
+    one that read older text may write last. So after writing, the texts are
+    read again in a new transaction, and those no longer current are written
+    again (or removed if the status is gone) until none is left. Many are
+    written with the index's ``bulk_index`` when it has one.
     """
     index = current().search
-    while True:
+    bulk = getattr(index, "bulk_index", None)
+    left = list(dict.fromkeys(status_ids))
+    while left:
         db.session.rollback()  # a new transaction: see what is committed now
-        body = _indexed_text(status_id)
-        if body is None:
-            index.remove("statuses", status_id)
-            return
-        index.index("statuses", status_id, body)
+        bodies = _indexed_texts(left)
+        for gone in [status_id for status_id in left if status_id not in bodies]:
+            index.remove("statuses", gone)
+        if bulk is not None and len(bodies) > 1:
+            bulk("statuses", list(bodies.items()))
+        else:
+            for status_id, body in bodies.items():
+                index.index("statuses", status_id, body)
         db.session.rollback()
-        if _indexed_text(status_id) == body:
-            return
+        now = _indexed_texts(list(bodies)) if bodies else {}
+        left = [status_id for status_id, body in bodies.items() if now.get(status_id) != body]
 
 
 # Only the columns the index needs (a whole status comes with its account's): built once.
-_INDEXED = select(Status.local, Status.text, Status.content, Status.spoiler_text).where(Status.id == bindparam("id"))
+_INDEXED = select(Status.id, Status.local, Status.text, Status.content, Status.spoiler_text).where(
+    Status.id.in_(bindparam("ids", expanding=True))
+)
 
 
-def _indexed_text(status_id: int) -> str | None:
-    """What the search index holds for a status as stored now; None if it is gone."""
-    row = db.session.execute(_INDEXED, {"id": status_id}).one_or_none()
-    return None if row is None else _status_text(row)
+def _indexed_texts(status_ids: Sequence[int]) -> dict[int, str]:
+    """What the search index holds for each status as stored now (those gone are left out)."""
+    return {row.id: _status_text(row) for row in db.session.execute(_INDEXED, {"ids": list(status_ids)})}
 
 
 def _status_text(row: Any) -> str:
@@ -664,6 +709,15 @@ class IndexedDocuments:
         text: Any = _status_text if kind == "statuses" else _account_text  # rows carry the attributes they read
         return [(row.id, text(row)) for row in db.session.execute(self._query(kind, after_id).limit(limit))]
 
+
+def _notify_subscribers(status_ids: list[int]) -> None:
+    from fedikit.core.services.notifications import notify_subscribers
+
+    notify_subscribers(status_ids)
+
+
+_FOR_MANY = {"core.index_status": index_statuses, "core.notify_subscribers": _notify_subscribers}
+"""The steps of ``core.after_status`` that do their work for many statuses at once."""
 
 JOBS = {
     "core.fan_out": fan_out_job,

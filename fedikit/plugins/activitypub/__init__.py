@@ -39,7 +39,7 @@ def register_jobs() -> Mapping[str, Callable[..., None]]:
     from fedikit.plugins.activitypub import delivery, handlers, outbox, remote
 
     return {
-        "activitypub.process": handlers.process,
+        "activitypub.process": handlers.process_batch,
         "activitypub.distribute": outbox.distribute,
         "activitypub.deliver": delivery.deliver,
         "activitypub.fetch_media": remote.fetch_media,

@@ -28,6 +28,7 @@ from fedikit.core.db import db
 from fedikit.core.errors import FedikitError
 from fedikit.core.models import Account, Follow, FollowRequest, Status
 from fedikit.core.services import accounts, emojis, polls, relationships, reports, statuses
+from fedikit.plugin_api import batch_job
 from fedikit.plugins.activitypub import outbox, parse, remote
 
 log = logging.getLogger("fedikit.activitypub.handlers")
@@ -63,13 +64,64 @@ def install(app: Flask) -> None:
     app.extensions[EXTENSION] = extra
 
 
-def process(activity: dict[str, Any], actor: str) -> None:
-    """The ``activitypub.process`` job: run the handler of ``activity``, received from (and signed by) ``actor``.
+PROCESS_BATCH = 100  # activities one ``activitypub.process`` job takes when many wait
+
+
+@batch_job(PROCESS_BATCH)
+def process_batch(items: list[dict[str, Any]]) -> None:
+    """The ``activitypub.process`` job: the received activities of ``items`` (:func:`process`'s arguments), in
+    the order received.
+
+    Their actors are read in one query. Runs of new notes (``Create`` with
+    the note embedded, the common case) are stored together, in one
+    transaction (:func:`.statuses.receive_many`); every other activity is
+    handled on its own, after the notes received before it.
+    """
+    actors = _actors([item["actor"] for item in items])
+    together = not current_app.extensions.get(EXTENSION, {}).get("Create")  # no plugin handles them too
+    notes: list[tuple[statuses.Incoming, dict[str, Any]]] = []
+    for item in items:
+        activity, actor = item["activity"], actors.get(item["actor"])
+        document = activity.get("object")
+        if actor is None or actor.suspended_at is not None or remote.suspended(actor.uri):
+            continue
+        if together and activity_type(activity) == "Create" and isinstance(document, dict) and not parse.vote(document):
+            note = _note(document, actor)
+            if note is not None:
+                notes.append((_incoming(note, document, actor, activity, 0), document))
+            continue
+        _store_notes(notes)
+        process(activity, actor.uri, account=actor)
+        db.session.commit()
+    _store_notes(notes)
+
+
+def _actors(uris: list[str]) -> dict[str, Account]:
+    wanted = list(dict.fromkeys(uris))
+    return {account.uri: account for account in db.session.scalars(select(Account).where(Account.uri.in_(wanted)))}
+
+
+def _store_notes(notes: list[tuple[statuses.Incoming, dict[str, Any]]]) -> None:
+    """Store the new notes gathered so far (and forget them)."""
+    if not notes:
+        return
+    stored = statuses.receive_many([incoming for incoming, _ in notes])
+    for (incoming, document), result in zip(notes, stored, strict=True):
+        if isinstance(result, FedikitError):
+            log.info("Create %s from %s refused: %s", incoming.uri, incoming.author.uri, result)
+        else:
+            _kept(result, incoming.author, document)
+    db.session.commit()
+    notes.clear()
+
+
+def process(activity: dict[str, Any], actor: str, *, account: Account | None = None) -> None:
+    """Run the handler of ``activity``, received from (and signed by) ``actor`` (``account``, when read already).
 
     Ours first, then other plugins' for the same type (each on its own: one
     that fails is logged and the others still run).
     """
-    account = accounts.find_by_uri(actor)
+    account = account or accounts.find_by_uri(actor)
     if account is None or account.suspended_at is not None or remote.suspended(actor):
         return
     kind = activity_type(activity)
@@ -252,6 +304,20 @@ def store_note(
     An unknown parent is fetched first, up a reply chain of at most
     :data:`MAX_DEPTH` statuses (beyond it, the reply is stored unthreaded).
     """
+    note = _note(document, actor)
+    if note is None:
+        return None
+    known = _status(note.uri)
+    if known is not None:
+        return known if _by(known, actor) else None
+    stored = statuses.receive_many([_incoming(note, document, actor, activity, depth)])[0]
+    if isinstance(stored, FedikitError):
+        raise stored
+    return _kept(stored, actor, document)
+
+
+def _note(document: dict[str, Any], actor: Account) -> parse.ParsedNote | None:
+    """The note ``document`` says, if ``actor`` (remote) wrote it and it lives on the actor's host."""
     try:
         note = parse.note(document)
     except parse.InvalidDocument as exc:
@@ -260,14 +326,20 @@ def store_note(
     if actor.local or note.attributed_to != actor.uri or not _same_host(note.uri, actor):
         log.info("note %s by %s refused from %s", note.uri, note.attributed_to, actor.uri)
         return None
-    known = _status(note.uri)
-    if known is not None:
-        if known.account_id != actor.id:
-            log.info("note from %s reuses the id of account %s's status %s", actor.uri, known.account_id, note.uri)
-            return None
-        return known
-    contents = _contents(note, document)
-    stored = statuses.receive(
+    return note
+
+
+def _by(status: Status, actor: Account) -> bool:
+    if status.account_id != actor.id:
+        log.info("note from %s reuses the id of account %s's status %s", actor.uri, status.account_id, status.uri)
+        return False
+    return True
+
+
+def _incoming(
+    note: parse.ParsedNote, document: dict[str, Any], actor: Account, activity: dict[str, Any] | None, depth: int
+) -> statuses.Incoming:
+    return statuses.Incoming(
         actor,
         uri=note.uri,
         url=note.url,
@@ -275,9 +347,15 @@ def store_note(
         in_reply_to=fetch_status(note.in_reply_to, depth + 1) if note.in_reply_to else None,
         media=note.attachments,
         created_at=note.published,
-        **contents,
+        **_contents(note, document),
     )
-    _copy_emojis(actor, contents["emojis"])
+
+
+def _kept(stored: Status, actor: Account, document: dict[str, Any]) -> Status | None:
+    """``stored`` if it is the actor's (its custom emojis' images then copied here), else None."""
+    if not _by(stored, actor):
+        return None
+    _copy_emojis(actor, parse.emojis(document))
     return stored
 
 

@@ -10,8 +10,9 @@ lexeme stripped of the characters that could end the quotes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from fedikit.core.db import db
 
@@ -23,6 +24,9 @@ WORD_RE = re.compile(r"\w+", re.UNICODE)
 NOT_IN_LEXEME_RE = re.compile(r"['\\:?\x00]")
 MAX_TERMS = 16
 _DELETE = text("DELETE FROM search_documents WHERE kind = :k AND doc_id = :i")
+_DELETE_MANY = text("DELETE FROM search_documents WHERE kind = :k AND doc_id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
 _INSERT = text("INSERT INTO search_documents (kind, doc_id, body) VALUES (:k, :i, :b)")
 _SQLITE_SEARCH = text(
     "SELECT doc_id FROM search_documents WHERE search_documents MATCH :q AND kind = :k "
@@ -51,6 +55,16 @@ class SqlSearchIndex:
         with db.engine.begin() as connection:
             connection.execute(_DELETE, {"k": kind, "i": id})
             connection.execute(_INSERT, {"k": kind, "i": id, "b": text_})
+
+    def bulk_index(self, kind: str, documents: Iterable[tuple[int, str]]) -> int:
+        """Store (or replace) many ``(id, text)`` documents of ``kind`` in one transaction; how many."""
+        self._check(kind)
+        rows = [{"k": kind, "i": id, "b": text_} for id, text_ in dict(documents).items()]
+        if rows:
+            with db.engine.begin() as connection:
+                connection.execute(_DELETE_MANY, {"k": kind, "ids": [row["i"] for row in rows]})
+                connection.execute(_INSERT, rows)
+        return len(rows)
 
     def remove(self, kind: str, id: int) -> None:
         self._check(kind)
