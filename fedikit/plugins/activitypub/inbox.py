@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +23,8 @@ from flask import Response, abort, current_app, request
 
 from fedikit.core import jobs
 from fedikit.core.models import Account
+from fedikit.core.services import accounts
+from fedikit.core.state import current
 from fedikit.plugins.activitypub import parse, remote
 from fedikit.plugins.activitypub.signatures import SignatureError, verify
 
@@ -39,19 +43,67 @@ def request_url() -> str:
     return current_app.config["BASE_URL"] + request.path + (f"?{query}" if query else "")
 
 
+KEYS_KEPT_FOR = 300.0  # seconds a verified key is trusted without reading its account again
+KEYS_KEPT = 10_000  # keys one process keeps at most
+
+
+class VerifiedKeys:
+    """The keys that verified a signature lately, by key id: each with its owner's actor id, kept for
+    :data:`KEYS_KEPT_FOR` seconds. A signature that fails with a kept key has the key fetched anew (the actor may
+    have rotated it), as one that fails with the stored key does; a key the actor replaced is trusted by a
+    process that kept it for at most that long."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[str, str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_uri: str) -> tuple[str, str] | None:
+        """``(owner actor id, public key PEM)``, if verified lately."""
+        found = self._kept.get(key_uri)
+        if found is None or found[2] < time.monotonic():
+            return None
+        return found[0], found[1]
+
+    def put(self, key_uri: str, owner_uri: str, public_key: str) -> None:
+        with self._lock:
+            if len(self._kept) >= KEYS_KEPT:
+                self._kept.clear()
+            self._kept[key_uri] = (owner_uri, public_key, time.monotonic() + KEYS_KEPT_FOR)
+
+
+def verified_keys() -> VerifiedKeys:
+    return current().memo.setdefault("activitypub.verified_keys", VerifiedKeys())
+
+
 def signer(body: bytes | None) -> Account:
     """The actor whose key signed this request (fetched and stored if new); 401 when none did."""
-    found: dict[str, Account] = {}
+    account = accounts.find_by_uri(signer_uri(body))
+    if account is None:  # removed since its key was kept
+        abort(401, "Signed by an unknown actor")
+    return account
+
+
+def signer_uri(body: bytes | None) -> str:
+    """The actor id of whoever signed this request (its account fetched and stored if new); 401 when none did.
+
+    A key that verified a signature lately is trusted again without a query (:class:`VerifiedKeys`).
+    """
+    found: dict[str, str] = {}
+    kept = verified_keys()
 
     def lookup(key_uri: str, refresh: bool) -> str | None:
         if remote.suspended(key_uri):
             raise DomainSuspended(remote.authority(key_uri))
+        known = None if refresh else kept.get(key_uri)
+        if known is not None:
+            found["uri"], found["key"] = known
+            return known[1]
         try:
             account = remote.actor_for_key(key_uri, refresh=refresh)
         except remote.Unresolvable as exc:
             log.info("key %s: %s", key_uri, exc)
             return None
-        found["account"] = account
+        found["uri"], found["key"] = account.uri, account.public_key or ""
         return account.public_key or None
 
     if "Signature" not in request.headers and "Signature-Input" not in request.headers:
@@ -61,12 +113,13 @@ def signer(body: bytes | None) -> Account:
     headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
     headers["Host"] = urlsplit(current_app.config["BASE_URL"]).netloc
     try:
-        verify(request.method, request_url(), headers, body, lookup)
+        key_uri = verify(request.method, request_url(), headers, body, lookup)
     except SignatureError as exc:
         abort(401, str(exc))
     except DomainSuspended as exc:
         abort(403, f"{exc} is suspended by this instance")
-    return found["account"]
+    kept.put(key_uri, found["uri"], found["key"])
+    return found["uri"]
 
 
 def optional_signer() -> Account | None:
@@ -94,9 +147,8 @@ def receive() -> Response:
         abort(400, "Error parsing JSON")
     if not isinstance(activity, dict) or not isinstance(activity.get("type"), str | list):
         abort(400, "Not an activity")
-    account = signer(body)
-    actor_uri = parse.object_id(activity.get("actor"))
-    if actor_uri != account.uri:
-        abort(401, f"Signed by {account.uri}, not by the activity's actor")
-    jobs.enqueue("activitypub.process", queue="ingress", activity=activity, actor=account.uri)
+    signed_by = signer_uri(body)
+    if parse.object_id(activity.get("actor")) != signed_by:
+        abort(401, f"Signed by {signed_by}, not by the activity's actor")
+    jobs.enqueue("activitypub.process", queue="ingress", activity=activity, actor=signed_by)
     return Response(status=202)

@@ -268,6 +268,46 @@ def test_signed_for_a_query_string_and_posted_with_it_is_accepted(
 # -- refused by the signature --------------------------------------------------------
 
 
+def test_a_key_that_verified_lately_is_trusted_without_a_query(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account
+) -> None:
+    import threading
+
+    from sqlalchemy import event
+
+    assert deliver(client, bob, follow_of(bob)) == 202  # bob's key fetched and stored, then kept
+    here = threading.get_ident()
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.get_ident() == here:  # the request's, not the job threads'
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        body = encode(follow_of(bob, n=2))
+        assert post(client, body, signed(bob, body, path="/inbox"), "/inbox") == 202
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert statements == []  # the shared inbox's (a personal one reads its account)
+
+
+def test_a_kept_key_replaced_by_its_actor_is_fetched_anew_and_the_old_one_refused(
+    client: FlaskClient, remote: FakeRemote, alice: Account
+) -> None:
+    from fedikit.plugins.activitypub.signatures import generate_key_pair
+
+    dave = remote.person("dave")
+    assert deliver(client, dave, follow_of(dave)) == 202  # dave's first key kept
+    private_pem, public_pem = generate_key_pair()
+    rotated = Remote(dave.uri, private_pem, public_pem)
+    remote.documents["/users/dave"] = rotated.document()
+    body = encode(follow_of(dave, n=2))
+    assert post(client, body, signed(rotated, body)) == 202
+    assert remote.fetched.count("/users/dave") == 2  # fetched again once, for the new key
+    assert refused(client, body, signed(dave, body))[0] == 401
+
+
 def test_unsigned_is_401(client: FlaskClient, remote: FakeRemote, bob: Remote) -> None:
     body = encode(follow_of(bob))
     assert refused(client, body, {}) == (401, "Request not signed")
