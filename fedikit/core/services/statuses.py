@@ -346,6 +346,7 @@ def receive_many(received: Sequence[Incoming], *, _retried: bool = False) -> lis
             new.append((n, status, item))
     if new:
         _free_ids([status for _, status, _ in new])
+        _count([item for _, _, item in new])
         try:
             db.session.flush()
             for _, status, item in new:
@@ -427,11 +428,17 @@ def _received(item: Incoming) -> Status:
     if not domain_blocks.policy(author.domain).reject_media:
         status.media_attachments = [_remote_media(author, m) for m in item.media[:MAX_MEDIA]]
         custom_emojis.store_remote(author.domain, item.emojis)
-    author.statuses_count = Account.statuses_count + 1
-    author.last_status_at = utcnow()
-    if in_reply_to is not None:
-        in_reply_to.replies_count = Status.replies_count + 1
     return status
+
+
+def _count(new: Sequence[Incoming]) -> None:
+    """Count new statuses in their authors' and parents' counters: one addition each for all of a batch."""
+    authors = Counter(item.author for item in new)
+    for author, posted in authors.items():
+        author.statuses_count = Account.statuses_count + posted
+        author.last_status_at = utcnow()
+    for parent, replies in Counter(item.in_reply_to for item in new if item.in_reply_to is not None).items():
+        parent.replies_count = Status.replies_count + replies
 
 
 def _free_ids(new: Sequence[Status]) -> None:

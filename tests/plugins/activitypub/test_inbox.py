@@ -507,6 +507,32 @@ def test_create_delivered_twice_is_one_status(client: FlaskClient, bob: Remote, 
     assert [s.uri for s in remote_statuses()] == [activity["object"]["id"]]
 
 
+def test_activities_run_as_one_batch_are_handled_in_order_and_counted(
+    client: FlaskClient, bob: Remote, alice_follows_bob: Account
+) -> None:
+    """What a queue hands the ``activitypub.process`` job when a burst left many waiting: the new notes are
+    stored together, each once, and counted; other activities run after the notes received before them."""
+    from fedikit.core import jobs
+    from fedikit.plugin_api import Job
+
+    parent = note_by(bob, n=10)
+    assert deliver(client, bob, create_of(bob, parent, n=10)) == 202
+    replies = [create_of(bob, note_by(bob, n=n, inReplyTo=parent["id"]), n=n) for n in (11, 12)]
+    gone = create_of(bob, note_by(bob, n=13), n=13)
+    delete = {"id": f"{bob.uri}#delete-13", "type": "Delete", "actor": bob.uri, "object": gone["object"]["id"]}
+    burst = [*replies, gone, replies[0], delete, create_of(bob, note_by(bob, n=14), n=14)]
+    items = [{"activity": activity, "actor": bob.uri} for activity in burst]
+    jobs.run(client.application, Job(name="activitypub.process", args=items[0], batched=items, queue="ingress"))
+    settle(client.application)
+
+    stored = {s.uri.rsplit("/", 1)[1]: s for s in remote_statuses()}
+    assert sorted(stored) == ["10", "11", "12", "14"]
+    assert stored["10"].replies_count == 2
+    assert stored["11"].in_reply_to_id == stored["10"].id
+    author = accounts.find_by_uri(bob.uri)
+    assert author is not None and author.statuses_count == 4
+
+
 def test_create_of_a_note_on_another_host_is_not_stored(
     client: FlaskClient, bob: Remote, alice_follows_bob: Account
 ) -> None:
