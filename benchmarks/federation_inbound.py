@@ -1,11 +1,11 @@
 """Inbound federation: signed Create activities accepted (202) and processed (stored) per second.
 
     .venv/bin/python benchmarks/federation_inbound.py [--database sqlite|postgresql]
-        [--activities 2000] [--connections 8] [--threads 5] [--job-workers 2] [--same-second]
-        [--rq-workers N]
+        [--activities 2000] [--connections 8] [--web-concurrency 1] [--threads 5] [--job-workers 2]
+        [--same-second] [--rq-workers N]
 
-Data: an empty migrated instance served by ``fedikit serve`` (one process,
-``--threads`` threads, the inline job queue with ``--job-workers`` threads)
+Data: an empty migrated instance served by ``fedikit serve`` (``--web-concurrency``
+processes of ``--threads`` threads, the inline job queue with ``--job-workers`` threads each)
 and one remote actor, served from 127.0.0.1 by this script, whose key the
 instance fetches on the first (unmeasured) delivery. Then ``--activities``
 distinct public ``Create`` activities (one Note each, dated one second apart,
@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--activities", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--web-concurrency", type=int, default=1, help="web processes (WEB_CONCURRENCY)")
     parser.add_argument("--threads", type=int, default=5, help="gunicorn threads (MAX_THREADS)")
     parser.add_argument("--job-workers", type=int, default=2, help="inline queue threads (JOB_WORKERS)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the statuses")
@@ -192,6 +193,7 @@ def main() -> None:
             "LOCAL_DOMAIN": f"127.0.0.1:{port}",
             "LOCAL_HTTPS": "false",
             "ALLOWED_PRIVATE_ADDRESSES": "127.0.0.0/8",
+            "WEB_CONCURRENCY": str(args.web_concurrency),
             "MAX_THREADS": str(args.threads),
             "JOB_WORKERS": str(args.job_workers),
         }
@@ -272,7 +274,7 @@ def main() -> None:
             f"POST = {args.activities / done['indexed_at']:.0f} activities/s"
         )
     print(
-        f"fedikit serve: 1 process x {args.threads} threads, {args.job_workers} job workers; "
+        f"fedikit serve: {args.web_concurrency} process(es) x {args.threads} threads, {args.job_workers} job workers; "
         f"actor document fetched {actor.fetches} time(s)"
     )
 

@@ -40,8 +40,13 @@ _PENDING = "fedikit.jobs.pending"
 _HELD = "fedikit.jobs.held"  # in the WSGI environ: jobs waiting for the request to end
 
 
-def enqueue(name: str, *, queue: str = "default", max_attempts: int = 16, delay: float = 0.0, **args: Any) -> str:
-    """Queue job ``name`` with keyword ``args`` (JSON values only); returns the job's id."""
+def enqueue(
+    name: str, *, queue: str = "default", max_attempts: int = 16, delay: float = 0.0, alone: bool = False, **args: Any
+) -> str:
+    """Queue job ``name`` with keyword ``args`` (JSON values only); returns the job's id.
+
+    ``alone``: a batch job that never runs with others (the retry of one that failed in a batch).
+    """
     from fedikit.core.state import current
 
     state = current()
@@ -53,7 +58,7 @@ def enqueue(name: str, *, queue: str = "default", max_attempts: int = 16, delay:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"job {name!r}: arguments must be JSON values ({exc})") from None
     job = Job(name=name, args=args, id=secrets.token_hex(8), queue=queue, max_attempts=max_attempts)
-    job.batch = max(1, batch_size(handler))
+    job.batch = 1 if alone else max(1, batch_size(handler))
     session = db.session()
     if has_writes(session):
         session.info.setdefault(_PENDING, []).append((state.queue, job, delay))
@@ -122,8 +127,11 @@ def relay(app: Flask) -> int:
             )
             taken = []
             refused = False
+            handlers = app.extensions["fedikit"].jobs.handlers
             for row in rows:
                 job = Job(name=row.name, args=row.args, id=row.job_id, queue=row.queue, max_attempts=row.max_attempts)
+                handler = handlers.get(row.name)
+                job.batch = max(1, batch_size(handler)) if handler else 1  # as first queued (joiners may wait)
                 try:
                     queue.enqueue(job, delay=max(0.0, (row.run_at - utcnow()).total_seconds()))
                 except Exception:

@@ -30,7 +30,7 @@ from fedikit.core.models import (
     Tag,
 )
 from fedikit.core.services import accounts, relationships, search, statuses
-from fedikit.plugin_api import JobTimeout
+from fedikit.plugin_api import JobTimeout, batch_size
 from fedikit.plugin_api.markers import hookimpl
 from fedikit.plugin_api.testing import record_hooks, register_plugin, settle
 
@@ -217,7 +217,7 @@ def test_a_failing_follow_up_is_tried_again_alone_and_the_others_still_run(
         calls.append(status_id)
         if len(calls) == 1:
             raise RuntimeError("the search index is away for a moment")
-        index(status_id=status_id)
+        index([{"status_id": status_id}])
 
     monkeypatch.setitem(handlers, "core.index_status", index_failing_once)
     status = statuses.post(alice, "numbat sighting")
@@ -243,7 +243,7 @@ def test_follow_ups_out_of_time_go_on_in_a_new_job_without_running_the_finished_
             calls.append(name)
             if time_out_once and calls.count(name) == 1:
                 raise JobTimeout("the job's time is up")
-            step(status_id=status_id)
+            step([{"status_id": status_id}]) if batch_size(step) else step(status_id=status_id)
 
         return run
 

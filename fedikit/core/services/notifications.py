@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 
 from fedikit.core.db import db, utcnow
 from fedikit.core.models import Account, Block, ConversationMute, Follow, Mute, Notification, Status
+from fedikit.plugin_api import batch_job
 
 
 def notify(recipient: Account, type_: str, from_account: Account, status: Status | None = None) -> None:
@@ -88,9 +89,10 @@ _SUBSCRIBERS = (
 )
 
 
-def notify_subscribers_job(status_id: int) -> None:
-    """The ``core.notify_subscribers`` job: see :func:`notify_subscribers`."""
-    notify_subscribers([status_id])
+@batch_job(100)
+def notify_subscribers_job(items: list[dict[str, Any]]) -> None:
+    """The ``core.notify_subscribers`` job (``status_id``): see :func:`notify_subscribers`."""
+    notify_subscribers([item["status_id"] for item in items])
 
 
 def notify_subscribers(status_ids: Sequence[int]) -> None:

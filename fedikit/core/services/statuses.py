@@ -330,41 +330,41 @@ def receive_many(received: Sequence[Incoming], *, _retried: bool = False) -> lis
     its own.
     """
     results: list[Status | FedikitError | None] = [None] * len(received)
-    uris = list(dict.fromkeys(item.uri for item in received))
-    known = {s.uri: s for s in db.session.scalars(select(Status).where(Status.uri.in_(uris)))} if uris else {}
-    new: list[tuple[int, Status, Incoming]] = []
-    for n, item in enumerate(received):
-        try:
-            _may_receive(item.author)
-            results[n] = known.get(item.uri) or _received(item)
-        except FedikitError as exc:
-            results[n] = exc
-            continue
-        status = results[n]
-        if status is not None and item.uri not in known:
-            known[item.uri] = status  # the same status twice in one batch: stored once
-            new.append((n, status, item))
-    if new:
-        _free_ids([status for _, status, _ in new])
-        _count([item for _, _, item in new])
-        try:
+    new: list[tuple[Status, Incoming]] = []
+    try:  # (a query may flush what is added before it: a unique value can clash anywhere from here)
+        uris = list(dict.fromkeys(item.uri for item in received))
+        known = {s.uri: s for s in db.session.scalars(select(Status).where(Status.uri.in_(uris)))} if uris else {}
+        for n, item in enumerate(received):
+            try:
+                _may_receive(item.author)
+                results[n] = known.get(item.uri) or _received(item)
+            except FedikitError as exc:
+                results[n] = exc
+                continue
+            status = results[n]
+            if isinstance(status, Status) and item.uri not in known:
+                known[item.uri] = status  # the same status twice in one batch: stored once
+                new.append((status, item))
+        if new:
+            _free_ids([status for status, _ in new])
+            _count([item for _, item in new])
             db.session.flush()
-            for _, status, item in new:
+            for status, item in new:
                 if item.poll is not None and item.poll.get("options"):
                     polls.attach_remote(status, item.author, **item.poll)
                 for mention in status.mentions:
                     if mention.account.local:
                         notify(mention.account, "mention", item.author, status)
             commit_keeping_state()  # the hooks and jobs read the statuses as written (no read-back per attribute)
-        except IntegrityError:  # delivered (or fetched) twice at once, or a new hashtag stored meanwhile
-            db.session.rollback()
-            if _retried:
-                raise
-            return [_stored_alone(item) for item in received]
-        for _, status, _ in new:
-            timelines.distribute(status)
-            conversations.status_posted(status)
-            current().emit("status_created", status=status)
+    except IntegrityError:  # delivered (or fetched) twice at once, or a new hashtag stored meanwhile
+        db.session.rollback()
+        if _retried:
+            raise
+        return [_stored_alone(item) for item in received]
+    for status, _ in new:
+        timelines.distribute(status)
+        conversations.status_posted(status)
+        current().emit("status_created", status=status)
     return [result for result in results if result is not None]  # (each is set)
 
 

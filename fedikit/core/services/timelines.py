@@ -49,7 +49,7 @@ from fedikit.core.plugins import collect
 from fedikit.core.sanitize import plain_text
 from fedikit.core.state import current
 from fedikit.core.visibility import VIEWER_CACHE, audience, hidden_by, unlimited_for, visible_to
-from fedikit.plugin_api import JobTimeout, NotFound, Visibility, batch_job
+from fedikit.plugin_api import JobTimeout, NotFound, Visibility, batch_job, batch_size
 
 log = logging.getLogger("fedikit.timelines")
 
@@ -433,8 +433,8 @@ AFTER_STATUS_BATCH = 100  # statuses one ``core.after_status`` job takes when ma
 def after_status_job(items: list[dict[str, Any]]) -> None:
     """The ``core.after_status`` job: for each status of ``items`` (``status_id`` and ``steps``), its ``steps``.
 
-    Step by step for all the statuses at once (indexing and subscribers' notifications in a few queries for
-    them all, see :data:`_FOR_MANY`), each step's work committed when it ends. A step that fails is queued
+    Step by step for all the statuses at once (a step whose job is a batch job, as indexing and subscribers'
+    notifications are, in one call for them all), each step's work committed when it ends. A step that fails is queued
     again on its own for each status (with its own tries), and the others still run. When the queue's time
     for the job runs out (:class:`JobTimeout`) after some work was done, what is left goes to new jobs: the
     finished steps are not run again. Out of time in its first step, the job fails as any job does, and the
@@ -467,13 +467,13 @@ def after_status_job(items: list[dict[str, Any]]) -> None:
 
 
 def _after_status_step(name: str, status_ids: list[int], done: set[tuple[str, int]]) -> None:
-    """Step ``name`` for ``status_ids``: together if it can be, else one status at a time."""
-    for_many = _FOR_MANY.get(name)
+    """Step ``name`` for ``status_ids``: in one call if its job is a batch job, else one status at a time."""
     handler = current().jobs.handlers[name]
-    for chunk in [status_ids] if for_many is not None else [[status_id] for status_id in status_ids]:
+    together = batch_size(handler) > 0
+    for chunk in [status_ids] if together else [[status_id] for status_id in status_ids]:
         try:
-            if for_many is not None:
-                for_many(chunk)
+            if together:
+                handler([{"status_id": status_id} for status_id in chunk])
             else:
                 handler(status_id=chunk[0])
             db.session.commit()
@@ -628,9 +628,10 @@ def _fill(feed: str, status_ids: list[int]) -> None:
         store.add([feed], status_id)
 
 
-def index_status_job(status_id: int) -> None:
-    """The ``core.index_status`` job: see :func:`index_statuses`."""
-    index_statuses([status_id])
+@batch_job(AFTER_STATUS_BATCH)
+def index_status_job(items: list[dict[str, Any]]) -> None:
+    """The ``core.index_status`` job (``status_id``): see :func:`index_statuses`."""
+    index_statuses([item["status_id"] for item in items])
 
 
 def index_statuses(status_ids: Sequence[int]) -> None:
@@ -709,15 +710,6 @@ class IndexedDocuments:
         text: Any = _status_text if kind == "statuses" else _account_text  # rows carry the attributes they read
         return [(row.id, text(row)) for row in db.session.execute(self._query(kind, after_id).limit(limit))]
 
-
-def _notify_subscribers(status_ids: list[int]) -> None:
-    from fedikit.core.services.notifications import notify_subscribers
-
-    notify_subscribers(status_ids)
-
-
-_FOR_MANY = {"core.index_status": index_statuses, "core.notify_subscribers": _notify_subscribers}
-"""The steps of ``core.after_status`` that do their work for many statuses at once."""
 
 JOBS = {
     "core.fan_out": fan_out_job,

@@ -28,7 +28,7 @@ from fedikit.core.db import db
 from fedikit.core.errors import FedikitError
 from fedikit.core.models import Account, Follow, FollowRequest, Status
 from fedikit.core.services import accounts, emojis, polls, relationships, reports, statuses
-from fedikit.plugin_api import batch_job
+from fedikit.plugin_api import JobTimeout, batch_job
 from fedikit.plugins.activitypub import outbox, parse, remote
 
 log = logging.getLogger("fedikit.activitypub.handlers")
@@ -72,47 +72,114 @@ def process_batch(items: list[dict[str, Any]]) -> None:
     """The ``activitypub.process`` job: the received activities of ``items`` (:func:`process`'s arguments), in
     the order received.
 
-    Their actors are read in one query. Runs of new notes (``Create`` with
-    the note embedded, the common case) are stored together, in one
-    transaction (:func:`.statuses.receive_many`); every other activity is
-    handled on its own, after the notes received before it.
+    Their actors, and which of their notes are stored already, are read in
+    one query each. Runs of new notes (``Create`` with the note embedded, the
+    common case) are stored together, in one transaction
+    (:func:`.statuses.receive_many`); every other activity is handled on its
+    own, after the notes received before it, and so is a reply to a note of
+    the run. An activity that fails is queued again alone (and retried
+    alone) while the others go on: none that was done runs again. Out of
+    time, those not done yet go to a new job.
     """
-    actors = _actors([item["actor"] for item in items])
-    together = not current_app.extensions.get(EXTENSION, {}).get("Create")  # no plugin handles them too
-    notes: list[tuple[statuses.Incoming, dict[str, Any]]] = []
-    for item in items:
-        activity, actor = item["activity"], actors.get(item["actor"])
+    batch = _Batch(items)
+    for position, item in enumerate(items):
+        try:
+            batch.take(item)
+        except JobTimeout:
+            db.session.rollback()
+            if not batch.committed:
+                raise
+            left = [*batch.pending_items(), *items[position:]]
+            log.warning("activitypub.process out of time: %d activities queued again", len(left))
+            for later in left:
+                jobs.enqueue("activitypub.process", queue="ingress", **later)
+            return
+    batch.store_notes()
+
+
+class _Batch:
+    """The state of one :func:`process_batch` run."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        wanted = list(dict.fromkeys(item["actor"] for item in items))
+        self.actors = {a.uri: a for a in db.session.scalars(select(Account).where(Account.uri.in_(wanted)))}
+        self.stored = _stored_uris([item["activity"].get("object") for item in items])
+        self.together = not current_app.extensions.get(EXTENSION, {}).get("Create")  # no plugin handles them too
+        self.notes: list[tuple[statuses.Incoming, dict[str, Any], dict[str, Any]]] = []
+        self.committed = False
+
+    def pending_items(self) -> list[dict[str, Any]]:
+        return [item for _, _, item in self.notes]
+
+    def take(self, item: dict[str, Any]) -> None:
+        activity, actor = item["activity"], self.actors.get(item["actor"])
         document = activity.get("object")
         if actor is None or actor.suspended_at is not None or remote.suspended(actor.uri):
-            continue
-        if together and activity_type(activity) == "Create" and isinstance(document, dict) and not parse.vote(document):
-            note = _note(document, actor)
-            if note is not None:
-                notes.append((_incoming(note, document, actor, activity, 0), document))
-            continue
-        _store_notes(notes)
-        process(activity, actor.uri, account=actor)
-        db.session.commit()
-    _store_notes(notes)
+            return
+        note = document if isinstance(document, dict) and not parse.vote(document) else None
+        if self.together and note is not None and activity_type(activity) == "Create":
+            self.gather(item, note, actor)
+            return
+        self.store_notes()
+        try:
+            process(activity, actor.uri, account=actor)
+            db.session.commit()
+            self.committed = True
+        except JobTimeout:
+            raise
+        except Exception:
+            db.session.rollback()
+            _again_alone(item)
+
+    def gather(self, item: dict[str, Any], document: dict[str, Any], actor: Account) -> None:
+        note = _note(document, actor)
+        if note is None or note.uri in self.stored:
+            return  # (stored already: delivered again)
+        if note.in_reply_to and note.in_reply_to in {incoming.uri for incoming, _, _ in self.notes}:
+            self.store_notes()  # the parent first
+        try:
+            self.notes.append((_incoming(note, document, actor, item["activity"], 0), document, item))
+        except FedikitError as exc:  # its parent refused (a suspended author, a moderation filter)
+            log.info("Create %s from %s refused: %s", note.uri, actor.uri, exc)
+        except JobTimeout:
+            raise
+        except Exception:
+            db.session.rollback()
+            _again_alone(item)
+
+    def store_notes(self) -> None:
+        """Store the new notes gathered so far (and forget them)."""
+        notes, self.notes = self.notes, []
+        if not notes:
+            return
+        try:
+            stored = statuses.receive_many([incoming for incoming, _, _ in notes])
+            for (incoming, document, _), result in zip(notes, stored, strict=True):
+                if isinstance(result, FedikitError):
+                    log.info("Create %s from %s refused: %s", incoming.uri, incoming.author.uri, result)
+                else:
+                    _kept(result, incoming.author, document)
+            db.session.commit()
+            self.committed = True
+        except JobTimeout:
+            self.notes = notes
+            raise
+        except Exception:
+            db.session.rollback()
+            for _, _, item in notes:
+                _again_alone(item)
 
 
-def _actors(uris: list[str]) -> dict[str, Account]:
-    wanted = list(dict.fromkeys(uris))
-    return {account.uri: account for account in db.session.scalars(select(Account).where(Account.uri.in_(wanted)))}
+def _stored_uris(documents: list[Any]) -> set[str]:
+    uris = [d["id"] for d in documents if isinstance(d, dict) and isinstance(d.get("id"), str)]
+    return set(db.session.scalars(select(Status.uri).where(Status.uri.in_(uris)))) if uris else set()
 
 
-def _store_notes(notes: list[tuple[statuses.Incoming, dict[str, Any]]]) -> None:
-    """Store the new notes gathered so far (and forget them)."""
-    if not notes:
-        return
-    stored = statuses.receive_many([incoming for incoming, _ in notes])
-    for (incoming, document), result in zip(notes, stored, strict=True):
-        if isinstance(result, FedikitError):
-            log.info("Create %s from %s refused: %s", incoming.uri, incoming.author.uri, result)
-        else:
-            _kept(result, incoming.author, document)
-    db.session.commit()
-    notes.clear()
+def _again_alone(item: dict[str, Any]) -> None:
+    log.warning(
+        "activity %s from %s failed; queued again alone", item["activity"].get("id"), item["actor"], exc_info=True
+    )
+    jobs.enqueue("activitypub.process", queue="ingress", alone=True, **item)
 
 
 def process(activity: dict[str, Any], actor: str, *, account: Account | None = None) -> None:

@@ -97,13 +97,14 @@ def signer_uri(body: bytes | None) -> str:
         known = None if refresh else kept.get(key_uri)
         if known is not None:
             found["uri"], found["key"] = known
+            found.pop("read", None)  # kept: its time is not extended by this use
             return known[1]
         try:
             account = remote.actor_for_key(key_uri, refresh=refresh)
         except remote.Unresolvable as exc:
             log.info("key %s: %s", key_uri, exc)
             return None
-        found["uri"], found["key"] = account.uri, account.public_key or ""
+        found["uri"], found["key"], found["read"] = account.uri, account.public_key or "", "yes"
         return account.public_key or None
 
     if "Signature" not in request.headers and "Signature-Input" not in request.headers:
@@ -118,7 +119,8 @@ def signer_uri(body: bytes | None) -> str:
         abort(401, str(exc))
     except DomainSuspended as exc:
         abort(403, f"{exc} is suspended by this instance")
-    kept.put(key_uri, found["uri"], found["key"])
+    if "read" in found:  # read from the database or fetched just now
+        kept.put(key_uri, found["uri"], found["key"])
     return found["uri"]
 
 

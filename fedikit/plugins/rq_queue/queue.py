@@ -54,6 +54,9 @@ JOB_TIMEOUT = 600
 FAILURE_TTL = 7 * 24 * 3600
 """Seconds a job that used up its tries stays in RQ's failed registry, for an admin to look at or requeue."""
 
+BATCH_TTL = FAILURE_TTL + 4 * 24 * 3600
+"""Seconds the arguments of the jobs that joined one are kept: its tries (2-3 days), then its failed entry."""
+
 PERFORM = "fedikit.plugins.rq_queue.worker.perform"
 
 # Batch jobs (``job.batch`` > 1): the RQ job queued last for a (queue, name) is "open" while it waits: its id is
@@ -183,7 +186,7 @@ class RQQueue:
         """Add ``job``'s arguments to the open batch of its name on ``queue``; False when none has room."""
         joined = self._join_script(
             keys=[open_key(queue.key, job.name), RQJob.redis_job_namespace_prefix],
-            args=[json.dumps(job.args), job.batch, FAILURE_TTL + JOB_TIMEOUT],
+            args=[json.dumps(job.args), job.batch, BATCH_TTL],
         )
         return bool(joined)
 

@@ -292,6 +292,39 @@ def test_a_key_that_verified_lately_is_trusted_without_a_query(
     assert statements == []  # the shared inbox's (a personal one reads its account)
 
 
+def test_a_kept_key_is_read_again_when_its_time_is_up_however_often_it_is_used(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from sqlalchemy import event
+
+    from fedikit.plugins.activitypub import inbox
+
+    monkeypatch.setattr(inbox, "KEYS_KEPT_FOR", 0.5)
+    here = threading.get_ident()
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.get_ident() == here:
+            statements.append(statement)
+
+    reading: list[bool] = []
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for n in range(4):  # at 0, 0.2, 0.4 (kept) and 0.6 s (its time is up)
+            statements.clear()
+            body = encode(follow_of(bob, n=n))
+            assert post(client, body, signed(bob, body, path="/inbox"), "/inbox") == 202
+            reading.append(bool(statements))
+            if n < 3:
+                time.sleep(0.2)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert reading == [True, False, False, True]
+
+
 def test_a_kept_key_replaced_by_its_actor_is_fetched_anew_and_the_old_one_refused(
     client: FlaskClient, remote: FakeRemote, alice: Account
 ) -> None:
@@ -512,18 +545,12 @@ def test_activities_run_as_one_batch_are_handled_in_order_and_counted(
 ) -> None:
     """What a queue hands the ``activitypub.process`` job when a burst left many waiting: the new notes are
     stored together, each once, and counted; other activities run after the notes received before them."""
-    from fedikit.core import jobs
-    from fedikit.plugin_api import Job
-
     parent = note_by(bob, n=10)
     assert deliver(client, bob, create_of(bob, parent, n=10)) == 202
     replies = [create_of(bob, note_by(bob, n=n, inReplyTo=parent["id"]), n=n) for n in (11, 12)]
     gone = create_of(bob, note_by(bob, n=13), n=13)
     delete = {"id": f"{bob.uri}#delete-13", "type": "Delete", "actor": bob.uri, "object": gone["object"]["id"]}
-    burst = [*replies, gone, replies[0], delete, create_of(bob, note_by(bob, n=14), n=14)]
-    items = [{"activity": activity, "actor": bob.uri} for activity in burst]
-    jobs.run(client.application, Job(name="activitypub.process", args=items[0], batched=items, queue="ingress"))
-    settle(client.application)
+    _run_as_one_batch(client, bob, [*replies, gone, replies[0], delete, create_of(bob, note_by(bob, n=14), n=14)])
 
     stored = {s.uri.rsplit("/", 1)[1]: s for s in remote_statuses()}
     assert sorted(stored) == ["10", "11", "12", "14"]
@@ -531,6 +558,48 @@ def test_activities_run_as_one_batch_are_handled_in_order_and_counted(
     assert stored["11"].in_reply_to_id == stored["10"].id
     author = accounts.find_by_uri(bob.uri)
     assert author is not None and author.statuses_count == 4
+
+
+def _run_as_one_batch(client: FlaskClient, actor: Remote, activities: list[dict[str, Any]]) -> None:
+    from fedikit.core import jobs
+    from fedikit.plugin_api import Job
+
+    items = [{"activity": activity, "actor": actor.uri} for activity in activities]
+    jobs.run(client.application, Job(name="activitypub.process", args=items[0], batched=items, queue="ingress"))
+    settle(client.application)
+
+
+def test_a_reply_to_a_note_of_the_same_batch_is_threaded_without_a_fetch(
+    client: FlaskClient, remote: FakeRemote, bob: Remote, alice_follows_bob: Account
+) -> None:
+    parent = note_by(bob, n=20)
+    reply = note_by(bob, n=21, inReplyTo=parent["id"])
+    _run_as_one_batch(client, bob, [create_of(bob, parent, n=20), create_of(bob, reply, n=21)])
+    stored = {s.uri: s for s in remote_statuses()}
+    assert stored[reply["id"]].in_reply_to_id == stored[parent["id"]].id
+    assert "/users/bob/statuses/20" not in remote.fetched
+
+
+def test_an_activity_that_fails_in_a_batch_is_retried_alone_and_the_done_ones_are_not_run_again(
+    client: FlaskClient, bob: Remote, alice_follows_bob: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fedikit.plugins.activitypub import handlers
+
+    flags: list[str] = []
+
+    def flag_failing_once(activity: dict[str, Any], actor: Account) -> None:
+        flags.append(activity["id"])
+        if len(flags) == 1:
+            raise RuntimeError("a moment's failure")
+
+    monkeypatch.setitem(handlers.HANDLERS, "Flag", flag_failing_once)
+    gone = create_of(bob, note_by(bob, n=30), n=30)
+    delete = {"id": f"{bob.uri}#delete-30", "type": "Delete", "actor": bob.uri, "object": gone["object"]["id"]}
+    flag = {"id": f"{bob.uri}#flag-1", "type": "Flag", "actor": bob.uri, "object": [alice_follows_bob.uri]}
+    kept = create_of(bob, note_by(bob, n=31), n=31)
+    _run_as_one_batch(client, bob, [gone, delete, flag, kept])
+    assert flags == [flag["id"], flag["id"]]  # in the batch, then alone
+    assert [s.uri for s in remote_statuses()] == [kept["object"]["id"]]  # the deleted one stays deleted
 
 
 def test_create_of_a_note_on_another_host_is_not_stored(
