@@ -284,3 +284,35 @@ def test_add_reblog_says_which_feeds_it_entered(fedikit_app: Flask) -> None:
     store.add(["home:1"], 100)
     assert store.add_reblog(["home:1", "home:2", "list:3"], 200, 100) == ["list:3", "home:2"]
     assert 200 not in store.ids("home:1") and 200 in store.ids("home:2") and 200 in store.ids("list:3")
+
+
+def test_fan_out_of_a_batch_puts_each_status_where_it_belongs(fedikit_app: Flask) -> None:
+    """Statuses fanned out in one batch job (as a burst leaves them) share audiences only where the rules
+    give the same one: a reply to someone alice does not follow stays out of her home, a thread gets in."""
+    from fedikit.core import jobs
+    from fedikit.core.services import relationships, statuses, timelines
+    from fedikit.plugin_api import Job
+
+    alice, bob, carol = (_user(name).account for name in ("alice", "bob", "carol"))
+    relationships.follow(alice, bob)
+    to_carol_status = statuses.post(carol, "hello")
+    settle(fedikit_app)
+    posted = [
+        statuses.post(bob, "plain"),
+        statuses.post(bob, "@carol hi", in_reply_to=to_carol_status),
+        statuses.post(bob, "tagged #numbat"),
+        statuses.post(bob, "unlisted", visibility="unlisted"),
+    ]
+    posted.append(statuses.post(bob, "more of my thread", in_reply_to=posted[0]))
+    posted.append(statuses.post(bob, "@alice psst", visibility="direct"))
+    settle(fedikit_app)
+    store = _store(fedikit_app)
+    for feed in (f"home:{alice.id}", f"home:{bob.id}", f"home:{carol.id}"):
+        store.clear(feed)
+    items = [{"status_id": status.id} for status in posted]
+    jobs.run(fedikit_app, Job(name="core.fan_out", args=items[0], batched=items))
+    home = set(store.ids(f"home:{alice.id}", limit=40))
+    assert [status.id in home for status in posted] == [True, False, True, True, True, True]
+    for status in posted:
+        for feed in timelines.feeds_for(status, active_only=True):
+            assert status.id in store.ids(feed, limit=40)

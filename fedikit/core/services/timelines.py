@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from fedikit.core import jobs
@@ -524,25 +524,51 @@ def after_unfollow(follower: Account, target: Account) -> None:
 # ---------------------------------------------------------------- jobs
 
 
-def fan_out_job(status_id: int) -> None:
-    """Put a new status into the precomputed feeds of its active audience.
+@batch_job(AFTER_STATUS_BATCH)
+def fan_out_job(items: list[dict[str, Any]]) -> None:
+    """The ``core.fan_out`` job (``status_id``): put new statuses into the precomputed feeds of their active
+    audience.
 
-    The audience is computed once (``feeds``) and also tells live streams.
+    Each audience is computed once (``feeds``) and also tells live streams.
+    Statuses read in one query; statuses of a batch whose audience is the
+    same by construction (same author, visibility, hashtags and reply target,
+    neither boosts nor direct messages) share one computation of it.
     """
-    status = db.session.get(Status, status_id)
     from fedikit.core.streaming import publish
 
-    if status is None:
-        return
-    feeds = feeds_for(status, active_only=True)
+    wanted = [item["status_id"] for item in items]
+    found = {s.id: s for s in db.session.scalars(select(Status).where(Status.id.in_(wanted)).options(_WITH_TAGS))}
     store = current().feeds
     add_reblog = getattr(store, "add_reblog", None)
-    if status.reblog_of_id is not None and add_reblog is not None:
-        entered = add_reblog(feeds, status.id, status.reblog_of_id)  # homes that show the original may skip it
-        feeds = feeds if entered is None else list(entered)
-    else:
-        store.add(feeds, status.id)
-    publish.status_fanned_out(status, feeds)
+    computed: dict[tuple[Any, ...], list[str]] = {}
+    for status_id in dict.fromkeys(wanted):
+        status = found.get(status_id)
+        if status is None:  # deleted meanwhile
+            continue
+        key = _audience_key(status)
+        feeds = computed.get(key) if key is not None else None
+        if feeds is None:
+            feeds = feeds_for(status, active_only=True)
+            if key is not None:
+                computed[key] = feeds
+        if status.reblog_of_id is not None and add_reblog is not None:
+            entered = add_reblog(feeds, status.id, status.reblog_of_id)  # homes that show the original may skip it
+            publish.status_fanned_out(status, feeds if entered is None else list(entered))
+        else:
+            store.add(feeds, status.id)
+            publish.status_fanned_out(status, feeds)
+
+
+_WITH_TAGS = selectinload(Status.tags)
+
+
+def _audience_key(status: Status) -> tuple[Any, ...] | None:
+    """What :func:`feeds_for` depends on for ``status``, when that is not the status itself (None: it is)."""
+    if status.reblog_of_id is not None or status.visibility == Visibility.DIRECT.value:
+        return None  # whose boost, and who is mentioned, count
+    tags = tuple(sorted(t.id for t in status.tags)) if status.visibility == Visibility.PUBLIC.value else ()
+    replied = (status.in_reply_to_id is None, status.in_reply_to_account_id)
+    return (status.account_id, status.visibility, tags, *replied)
 
 
 def merge_into_home_job(account_id: int, target_account_id: int) -> None:
