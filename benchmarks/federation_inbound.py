@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/federation_inbound.py [--database sqlite|postgresql]
         [--activities 2000] [--connections 8] [--web-concurrency 1] [--threads 5] [--job-workers 2]
-        [--same-second] [--rq-workers N]
+        [--same-second] [--rq-workers N] [--followers 0]
 
 Data: an empty migrated instance served by ``fedikit serve`` (``--web-concurrency``
 processes of ``--threads`` threads, the inline job queue with ``--job-workers`` threads each)
@@ -20,6 +20,10 @@ Target: >= 500 processed activities/s on 2 cores with PostgreSQL.
 the second) would in a burst: remote status ids are ``ids.id_at(published)``
 with 16 random low bits, so such notes collide on the primary key and their
 jobs wait for a retry (15 s or more) before they are stored.
+``--followers N`` gives the remote actor N local followers (active users, made
+in bulk before the clock starts): each stored note then also goes to N home
+feeds (with ``--rq-workers``, Redis feeds filled by the fan-out; without, feeds
+read from SQL, where storing is all there is to do).
 ``--rq-workers N`` runs the production backends instead (Redis feeds, RQ,
 pub/sub and cache on the local Redis) with N ``fedikit worker`` processes
 storing what the web process accepts.
@@ -139,6 +143,30 @@ class RemoteActor:
         return body, headers
 
 
+def add_followers(actor_uri: str, count: int, base_url: str) -> None:
+    """``count`` local accounts with users (signed up now: active), each following ``actor_uri``."""
+    from sqlalchemy import insert, select, update
+
+    from fedikit.core.db import db
+    from fedikit.core.ids import next_id
+    from fedikit.core.models import Account, Follow, User
+
+    target = db.session.scalar(select(Account.id).where(Account.uri == actor_uri))
+    readers = {next_id(): f"reader{n}" for n in range(count)}
+    accounts = [
+        {"id": i, "username": u, "uri": f"{base_url}/users/{u}", "url": f"{base_url}/@{u}"} for i, u in readers.items()
+    ]
+    users = [
+        {"id": next_id(), "account_id": i, "email": f"{u}@x.example", "password_hash": "!"} for i, u in readers.items()
+    ]
+    follows = [{"id": next_id(), "account_id": i, "target_account_id": target} for i in readers]
+    db.session.execute(insert(Account.__table__), accounts)
+    db.session.execute(insert(User.__table__), users)
+    db.session.execute(insert(Follow.__table__), follows)
+    db.session.execute(update(Account).where(Account.id == target).values(followers_count=count))
+    db.session.commit()
+
+
 def post_all(port: int, requests: list[tuple[bytes, dict[str, str]]], connections: int) -> tuple[list[int], float]:
     """POST every request over ``connections`` keep-alive connections; the status codes and the seconds taken."""
     chunks = [requests[i::connections] for i in range(connections)]
@@ -174,6 +202,7 @@ def main() -> None:
     parser.add_argument("--job-workers", type=int, default=2, help="inline queue threads (JOB_WORKERS)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the statuses")
     parser.add_argument("--rq-workers", type=int, default=0, help="Redis backends and this many `fedikit worker`s")
+    parser.add_argument("--followers", type=int, default=0, help="local followers of the remote actor")
     parser.add_argument(
         "--same-second",
         action="store_true",
@@ -207,6 +236,10 @@ def main() -> None:
             with engine.connect() as connection:
                 return connection.scalar(text("SELECT count(*) FROM statuses"))
 
+        def queues_empty() -> bool:  # with RQ: no job waits or runs (the fan-out to followers' feeds included)
+            with app.app_context():
+                return app.extensions["fedikit"].queue.pending(time.time())[0] == 0
+
         def indexed() -> int:
             with engine.connect() as connection:
                 return connection.scalar(text("SELECT count(*) FROM search_documents WHERE kind = 'statuses'"))
@@ -233,6 +266,10 @@ def main() -> None:
                 if time.perf_counter() > deadline:
                     raise SystemExit("the warm-up Create was never stored: is the actor reachable?")
                 time.sleep(0.05)
+            if args.followers:
+                with app.app_context():
+                    add_followers(actor.uri, args.followers, f"http://127.0.0.1:{port}")
+                print(f"followers: {args.followers} local (active) accounts follow the remote actor")
 
             began = time.perf_counter()
             done: dict[str, float] = {}
@@ -241,8 +278,11 @@ def main() -> None:
                 while time.perf_counter() - began < args.timeout:
                     if "at" not in done and stored() >= args.activities + 1:
                         done["at"] = time.perf_counter() - began
-                    if "at" in done and indexed() >= args.activities + 1:
+                    if "at" in done and "indexed_at" not in done and indexed() >= args.activities + 1:
                         done["indexed_at"] = time.perf_counter() - began
+                    if "indexed_at" in done and (not args.rq_workers or queues_empty()):
+                        if args.rq_workers:
+                            done["drained_at"] = time.perf_counter() - began
                         return
                     time.sleep(0.02)
 
@@ -272,6 +312,11 @@ def main() -> None:
         print(
             f"followed up: {args.activities} statuses stored and indexed {done['indexed_at']:.2f} s after the first "
             f"POST = {args.activities / done['indexed_at']:.0f} activities/s"
+        )
+    if "drained_at" in done:
+        print(
+            f"all jobs done (fan-out to followers' feeds included) {done['drained_at']:.2f} s after the first POST = "
+            f"{args.activities / done['drained_at']:.0f} activities/s"
         )
     print(
         f"fedikit serve: {args.web_concurrency} process(es) x {args.threads} threads, {args.job_workers} job workers; "
