@@ -82,19 +82,20 @@ def process_batch(items: list[dict[str, Any]]) -> None:
     time, those not done yet go to a new job.
     """
     batch = _Batch(items)
-    for position, item in enumerate(items):
-        try:
+    taken = 0
+    try:
+        for item in items:
             batch.take(item)
-        except JobTimeout:
-            db.session.rollback()
-            if not batch.committed:
-                raise
-            left = [*batch.pending_items(), *items[position:]]
-            log.warning("activitypub.process out of time: %d activities queued again", len(left))
-            for later in left:
-                jobs.enqueue("activitypub.process", queue="ingress", **later)
-            return
-    batch.store_notes()
+            taken += 1
+        batch.store_notes()
+    except JobTimeout:
+        db.session.rollback()
+        if not batch.committed:
+            raise
+        left = [*batch.pending_items(), *items[taken:]]
+        log.warning("activitypub.process out of time: %d activities queued again", len(left))
+        for later in left:
+            jobs.enqueue("activitypub.process", queue="ingress", **later)
 
 
 class _Batch:

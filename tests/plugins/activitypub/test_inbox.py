@@ -602,6 +602,29 @@ def test_an_activity_that_fails_in_a_batch_is_retried_alone_and_the_done_ones_ar
     assert [s.uri for s in remote_statuses()] == [kept["object"]["id"]]  # the deleted one stays deleted
 
 
+def test_a_batch_out_of_time_queues_what_it_did_not_do_and_nothing_else(
+    client: FlaskClient, bob: Remote, alice_follows_bob: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fedikit.plugin_api import JobTimeout
+    from fedikit.plugins.activitypub import handlers
+
+    runs: list[str] = []
+
+    def flag_out_of_time_once(activity: dict[str, Any], actor: Account) -> None:
+        runs.append(activity["id"])
+        if len(runs) == 1:
+            raise JobTimeout("the job's time is up")
+
+    monkeypatch.setitem(handlers.HANDLERS, "Flag", flag_out_of_time_once)
+    first, last = (create_of(bob, note_by(bob, n=n), n=n) for n in (40, 41))
+    flag = {"id": f"{bob.uri}#flag-2", "type": "Flag", "actor": bob.uri, "object": [alice_follows_bob.uri]}
+    _run_as_one_batch(client, bob, [first, flag, last])
+    assert runs == [flag["id"], flag["id"]]  # out of time, then in the new job
+    assert sorted(s.uri for s in remote_statuses()) == [first["object"]["id"], last["object"]["id"]]
+    author = accounts.find_by_uri(bob.uri)
+    assert author is not None and author.statuses_count == 2  # the first note stored once
+
+
 def test_create_of_a_note_on_another_host_is_not_stored(
     client: FlaskClient, bob: Remote, alice_follows_bob: Account
 ) -> None:
