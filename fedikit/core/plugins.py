@@ -22,7 +22,7 @@ from typing import Any
 import pluggy
 from stevedore import NamedExtensionManager
 
-from fedikit.plugin_api import PROJECT_NAME, StartupError, hookspecs
+from fedikit.plugin_api import PROJECT_NAME, JobTimeout, StartupError, hookspecs
 
 ENTRY_POINT_GROUP = "fedikit.plugins"
 LOCAL_PACKAGE = "fedikit_local_plugins"
@@ -193,6 +193,8 @@ def collect(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[Any
     for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
         try:
             answers.append(impl.function(**{arg: kwargs[arg] for arg in impl.argnames}))
+        except JobTimeout:  # the job this runs in is out of time: not this plugin's failure
+            raise
         except Exception:
             log.exception("plugin %r failed answering %s", impl.plugin_name, hook_name)
             answers.append(None)
@@ -210,6 +212,8 @@ def emit(pm: pluggy.PluginManager, event: str, **kwargs: Any) -> list[tuple[str,
     for impl in reversed(getattr(pm.hook, event).get_hookimpls()):
         try:
             impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+        except JobTimeout:  # the job this runs in is out of time: not this plugin's failure
+            raise
         except Exception as exc:  # one plugin must not break the others
             log.exception("plugin %r failed handling %s", impl.plugin_name, event)
             failures.append((impl.plugin_name, exc))

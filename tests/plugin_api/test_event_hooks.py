@@ -307,3 +307,21 @@ def test_hook_account_deleted(fedikit_app: Any, people: tuple[Account, Account])
     assert gone.suspended_at is not None and gone.user is None and gone.statuses_count == 0
     assert db.session.scalars(select(Follow)).all() == []
     assert accounts.find_user("alice") is None
+
+
+def test_a_job_out_of_time_in_a_plugin_is_not_taken_for_the_plugins_failure(
+    fedikit_app: Any, people: tuple[Account, Account]
+) -> None:
+    """A queue raises JobTimeout wherever the job is: inside a plugin's hook, it ends the job (which the queue
+    retries, or which queues what is left) instead of being logged as the plugin's bug and run past."""
+    from fedikit.plugin_api import JobTimeout
+
+    alice, _ = people
+
+    class Slow:
+        @hookimpl
+        def status_created(self, status: Any) -> None:
+            raise JobTimeout("the job's time is up")
+
+    with register_plugin(fedikit_app, Slow(), name="slow"), pytest.raises(JobTimeout):
+        statuses.post(alice, "posted as the time ran out")

@@ -209,6 +209,8 @@ def process(activity: dict[str, Any], actor: str, *, account: Account | None = N
         try:
             plugin_handler(activity, account)
             db.session.commit()
+        except JobTimeout:
+            raise
         except Exception:
             db.session.rollback()
             log.exception("a plugin's handler of %s %s failed", kind, activity.get("id"))
