@@ -15,6 +15,7 @@ type); types nobody handles are logged and counted in :data:`UNHANDLED`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from fedikit.core.db import db
 from fedikit.core.errors import FedikitError
 from fedikit.core.models import Account, Follow, FollowRequest, Status
 from fedikit.core.services import accounts, emojis, polls, relationships, reports, statuses
+from fedikit.core.state import current
 from fedikit.plugin_api import JobTimeout, batch_job
 from fedikit.plugins.activitypub import outbox, parse, remote
 
@@ -134,7 +136,7 @@ class _Batch:
 
     def gather(self, item: dict[str, Any], document: dict[str, Any], actor: Account) -> None:
         note = _note(document, actor)
-        if note is None or note.uri in self.stored:
+        if note is None or note.uri in self.stored or _deleted_first(actor, note.uri):
             return  # (stored already: delivered again)
         if note.in_reply_to and note.in_reply_to in {incoming.uri for incoming, _, _ in self.notes}:
             self.store_notes()  # the parent first
@@ -375,7 +377,7 @@ def store_note(
     :data:`MAX_DEPTH` statuses (beyond it, the reply is stored unthreaded).
     """
     note = _note(document, actor)
-    if note is None:
+    if note is None or _deleted_first(actor, note.uri):
         return None
     known = _status(note.uri)
     if known is not None:
@@ -461,8 +463,25 @@ def delete(activity: dict[str, Any], actor: Account) -> None:
         accounts.remove_remote(actor)
         return
     found = _status(uri)
-    if found is not None and found.account_id == actor.id and found.reblog_of_id is None:
+    if found is None and _same_host(uri, actor):  # its Create may still be on its way (jobs run in parallel)
+        current().cache.set(_deleted_key(actor, uri), "1", DELETED_FIRST_KEPT_FOR)
+    elif found is not None and found.account_id == actor.id and found.reblog_of_id is None:
         statuses.delete(actor, found)
+
+
+DELETED_FIRST_KEPT_FOR = 6 * 3600  # seconds a Delete that came before its Create is remembered (as Mastodon)
+
+
+def _deleted_key(actor: Account, uri: str) -> str:
+    return f"ap:deleted:{actor.id}:{hashlib.sha256(uri.encode()).hexdigest()[:32]}"
+
+
+def _deleted_first(actor: Account, uri: str) -> bool:
+    """Whether ``actor`` deleted the note ``uri`` before it came: it is then not stored when it comes."""
+    if current().cache.get(_deleted_key(actor, uri)) is None:
+        return False
+    log.info("note %s from %s came after its Delete: not stored", uri, actor.uri)
+    return True
 
 
 @handles("Like")

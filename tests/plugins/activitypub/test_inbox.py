@@ -625,6 +625,21 @@ def test_a_batch_out_of_time_queues_what_it_did_not_do_and_nothing_else(
     assert author is not None and author.statuses_count == 2  # the first note stored once
 
 
+def test_a_note_whose_delete_came_first_is_not_stored_when_it_comes(
+    client: FlaskClient, bob: Remote, carol: Remote, alice_follows_bob: Account
+) -> None:
+    late = create_of(bob, note_by(bob, n=50), n=50)
+    uri = late["object"]["id"]
+    delete = {"id": f"{bob.uri}#delete-50", "type": "Delete", "actor": bob.uri, "object": uri}
+    assert deliver(client, bob, delete) == 202  # (jobs run in parallel: a Delete may overtake its Create)
+    other = create_of(bob, note_by(bob, n=51), n=51)
+    carol_delete = {"id": f"{carol.uri}#d-1", "type": "Delete", "actor": carol.uri, "object": other["object"]["id"]}
+    assert deliver(client, carol, carol_delete) == 202  # not carol's note: her Delete does not keep bob's out
+    assert deliver(client, bob, late) == 202
+    _run_as_one_batch(client, bob, [late, other])  # in a batch too
+    assert [s.uri for s in remote_statuses()] == [other["object"]["id"]]
+
+
 def test_create_of_a_note_on_another_host_is_not_stored(
     client: FlaskClient, bob: Remote, alice_follows_bob: Account
 ) -> None:
