@@ -361,9 +361,10 @@ def receive_many(received: Sequence[Incoming], *, _retried: bool = False) -> lis
         if _retried:
             raise
         return [_stored_alone(item) for item in received]
-    for status, _ in new:
+    for status, _ in new:  # every status's follow-ups queued before any plugin hears of one (which may take time)
         timelines.distribute(status)
         conversations.status_posted(status)
+    for status, _ in new:
         current().emit("status_created", status=status)
     return [result for result in results if result is not None]  # (each is set)
 

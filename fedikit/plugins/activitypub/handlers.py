@@ -109,7 +109,8 @@ class _Batch:
         self.stored = _stored_uris([item["activity"].get("object") for item in items])
         self.together = not current_app.extensions.get(EXTENSION, {}).get("Create")  # no plugin handles them too
         self.notes: list[tuple[statuses.Incoming, dict[str, Any], dict[str, Any]]] = []
-        self.committed = False
+        self.committed = False  # some activity was done (or handed to a job of its own): not to be run again
+        self.alone = len(items) == 1  # a failure is then the job's, for the queue to retry with its schedule
 
     def pending_items(self) -> list[dict[str, Any]]:
         return [item for _, _, item in self.notes]
@@ -130,9 +131,9 @@ class _Batch:
             self.committed = True
         except JobTimeout:
             raise
-        except Exception:
+        except Exception as exc:
             db.session.rollback()
-            _again_alone(item)
+            self.again_alone([item], exc)
 
     def gather(self, item: dict[str, Any], document: dict[str, Any], actor: Account) -> None:
         note = _note(document, actor)
@@ -146,9 +147,9 @@ class _Batch:
             log.info("Create %s from %s refused: %s", note.uri, actor.uri, exc)
         except JobTimeout:
             raise
-        except Exception:
+        except Exception as exc:
             db.session.rollback()
-            _again_alone(item)
+            self.again_alone([item], exc)
 
     def store_notes(self) -> None:
         """Store the new notes gathered so far (and forget them)."""
@@ -167,22 +168,25 @@ class _Batch:
         except JobTimeout:
             self.notes = notes
             raise
-        except Exception:
+        except Exception as exc:
             db.session.rollback()
-            for _, _, item in notes:
-                _again_alone(item)
+            self.again_alone([item for _, _, item in notes], exc)
+
+    def again_alone(self, items: list[dict[str, Any]], exc: Exception) -> None:
+        """Queue activities that failed in this batch as jobs of their own; in a job of one, fail it instead
+        (the queue then retries it on its schedule, and gives up after its tries)."""
+        if self.alone:
+            raise exc
+        for item in items:
+            activity_id = item["activity"].get("id")
+            log.warning("activity %s from %s failed; queued again alone: %r", activity_id, item["actor"], exc)
+            jobs.enqueue("activitypub.process", queue="ingress", alone=True, **item)
+        self.committed = True
 
 
 def _stored_uris(documents: list[Any]) -> set[str]:
     uris = [d["id"] for d in documents if isinstance(d, dict) and isinstance(d.get("id"), str)]
     return set(db.session.scalars(select(Status.uri).where(Status.uri.in_(uris)))) if uris else set()
-
-
-def _again_alone(item: dict[str, Any]) -> None:
-    log.warning(
-        "activity %s from %s failed; queued again alone", item["activity"].get("id"), item["actor"], exc_info=True
-    )
-    jobs.enqueue("activitypub.process", queue="ingress", alone=True, **item)
 
 
 def process(activity: dict[str, Any], actor: str, *, account: Account | None = None) -> None:

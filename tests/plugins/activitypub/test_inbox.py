@@ -602,6 +602,27 @@ def test_an_activity_that_fails_in_a_batch_is_retried_alone_and_the_done_ones_ar
     assert [s.uri for s in remote_statuses()] == [kept["object"]["id"]]  # the deleted one stays deleted
 
 
+def test_an_activity_that_always_fails_is_given_up_after_the_queues_tries(
+    client: FlaskClient, bob: Remote, alice_follows_bob: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued again alone, it fails as a job of its own, which the queue retries on its schedule and then drops:
+    a poisonous activity does not keep a worker busy for ever."""
+    from fedikit.plugins.activitypub import handlers
+
+    flags: list[str] = []
+
+    def flag_failing(activity: dict[str, Any], actor: Account) -> None:
+        flags.append(activity["id"])
+        raise RuntimeError("a bug this activity trips every time")
+
+    monkeypatch.setitem(handlers.HANDLERS, "Flag", flag_failing)
+    flag = {"id": f"{bob.uri}#flag-3", "type": "Flag", "actor": bob.uri, "object": [alice_follows_bob.uri]}
+    kept = create_of(bob, note_by(bob, n=60), n=60)
+    _run_as_one_batch(client, bob, [flag, kept])
+    assert len(flags) == 1 + 16  # in the batch, then a job of its own tried 16 times
+    assert [s.uri for s in remote_statuses()] == [kept["object"]["id"]]
+
+
 def test_a_batch_out_of_time_queues_what_it_did_not_do_and_nothing_else(
     client: FlaskClient, bob: Remote, alice_follows_bob: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
