@@ -108,12 +108,12 @@ class _Batch:
         self.actors = {a.uri: a for a in db.session.scalars(select(Account).where(Account.uri.in_(wanted)))}
         self.stored = _stored_uris([item["activity"].get("object") for item in items])
         self.together = not current_app.extensions.get(EXTENSION, {}).get("Create")  # no plugin handles them too
-        self.notes: list[tuple[statuses.Incoming, dict[str, Any], dict[str, Any]]] = []
+        self.notes: list[tuple[statuses.Incoming, dict[str, Any]]] = []  # a new note, and the job's arguments
         self.committed = False  # some activity was done (or handed to a job of its own): not to be run again
         self.alone = len(items) == 1  # a failure is then the job's, for the queue to retry with its schedule
 
     def pending_items(self) -> list[dict[str, Any]]:
-        return [item for _, _, item in self.notes]
+        return [item for _, item in self.notes]
 
     def take(self, item: dict[str, Any]) -> None:
         activity, actor = item["activity"], self.actors.get(item["actor"])
@@ -139,10 +139,10 @@ class _Batch:
         note = _note(document, actor)
         if note is None or note.uri in self.stored or _deleted_first(actor, note.uri):
             return  # (stored already: delivered again)
-        if note.in_reply_to and note.in_reply_to in {incoming.uri for incoming, _, _ in self.notes}:
+        if note.in_reply_to and note.in_reply_to in {incoming.uri for incoming, _ in self.notes}:
             self.store_notes()  # the parent first
         try:
-            self.notes.append((_incoming(note, document, actor, item["activity"], 0), document, item))
+            self.notes.append((_incoming(note, document, actor, item["activity"], 0), item))
         except FedikitError as exc:  # its parent refused (a suspended author, a moderation filter)
             log.info("Create %s from %s refused: %s", note.uri, actor.uri, exc)
         except JobTimeout:
@@ -157,12 +157,12 @@ class _Batch:
         if not notes:
             return
         try:
-            stored = statuses.receive_many([incoming for incoming, _, _ in notes])
-            for (incoming, document, _), result in zip(notes, stored, strict=True):
+            stored = statuses.receive_many([incoming for incoming, _ in notes])
+            for (incoming, _), result in zip(notes, stored, strict=True):
                 if isinstance(result, FedikitError):
                     log.info("Create %s from %s refused: %s", incoming.uri, incoming.author.uri, result)
                 else:
-                    _kept(result, incoming.author, document)
+                    _kept(result, incoming)
             db.session.commit()
             self.committed = True
         except JobTimeout:
@@ -170,7 +170,7 @@ class _Batch:
             raise
         except Exception as exc:
             db.session.rollback()
-            self.again_alone([item for _, _, item in notes], exc)
+            self.again_alone([item for _, item in notes], exc)
 
     def again_alone(self, items: list[dict[str, Any]], exc: Exception) -> None:
         """Queue activities that failed in this batch as jobs of their own; in a job of one, fail it instead
@@ -386,10 +386,11 @@ def store_note(
     known = _status(note.uri)
     if known is not None:
         return known if _by(known, actor) else None
-    stored = statuses.receive_many([_incoming(note, document, actor, activity, depth)])[0]
+    incoming = _incoming(note, document, actor, activity, depth)
+    stored = statuses.receive_many([incoming])[0]
     if isinstance(stored, FedikitError):
         raise stored
-    return _kept(stored, actor, document)
+    return _kept(stored, incoming)
 
 
 def _note(document: dict[str, Any], actor: Account) -> parse.ParsedNote | None:
@@ -427,11 +428,11 @@ def _incoming(
     )
 
 
-def _kept(stored: Status, actor: Account, document: dict[str, Any]) -> Status | None:
-    """``stored`` if it is the actor's (its custom emojis' images then copied here), else None."""
-    if not _by(stored, actor):
+def _kept(stored: Status, incoming: statuses.Incoming) -> Status | None:
+    """``stored`` if it is its sender's (the custom emojis' images then copied here), else None."""
+    if not _by(stored, incoming.author):
         return None
-    _copy_emojis(actor, parse.emojis(document))
+    _copy_emojis(incoming.author, list(incoming.emojis))
     return stored
 
 
